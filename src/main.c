@@ -1,0 +1,76 @@
+/* edgebench: one program, subcommands from one table (like `wg` or `git`). */
+#include "core/catalog.h"
+#include "core/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int regions_main(int argc, char **argv);
+
+static const struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *description;
+} subcommands[] = {
+    {"regions", regions_main, "List the region catalog and the database sites"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: edgebench SUBCOMMAND [OPTIONS]\n\n"
+               "Measures what a central PostgreSQL costs an application at the edge.\n\n"
+               "Subcommands:\n");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].description);
+    fprintf(f, "\n  edgebench SUBCOMMAND --help   options of one subcommand\n"
+               "  edgebench --version          print the version\n");
+}
+
+static int regions_main(int argc, char **argv)
+{
+    if (argc > 1 && cli_is_help(argv[1])) {
+        printf("Usage: edgebench regions\n\n"
+               "Prints the region catalog (code, city, country, latitude, longitude, flag,\n"
+               "area) and the database sites that --db-site accepts.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "edgebench regions: unexpected argument '%s'; it takes none\n", argv[1]);
+        return 2;
+    }
+    printf("%-5s %-14s %-7s %9s %9s %-4s %s\n", "code", "city", "country", "latitude",
+           "longitude", "area", "flag");
+    for (size_t i = 0; i < catalog_region_count(); i++) {
+        const struct region *r = catalog_region_at(i);
+        printf("%-5s %-14s %-7s %9.2f %9.2f %-4s %s\n", r->code, r->city, r->country, r->lat,
+               r->lon, r->area, r->flag);
+    }
+    printf("\ndatabase sites:\n");
+    for (size_t i = 0; i < catalog_site_count(); i++) {
+        const struct db_site *s = catalog_site_at(i);
+        printf("  %-15s %s\n", s->name, s->city);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (cli_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("edgebench %s\n", EB_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (!strcmp(argv[1], subcommands[i].name))
+            return subcommands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "edgebench: unknown subcommand '%s'; run 'edgebench --help' for the list\n",
+            argv[1]);
+    return 2;
+}

@@ -1,0 +1,87 @@
+# Shared helpers for integration tests (sourced). Each test gets:
+#   EB        the edgebench binary under test (ctest sets EB_BIN)
+#   T         a private temporary directory, removed at exit
+#   pg_start  a throwaway PostgreSQL (initdb in $T, free port, run as the
+#             `postgres` user when root); sets PGPORT PGHOST PGDIR PGBIN
+#   ok/fail   assertions; the test exits non-zero if any failed
+#   spawn     start a background process that is killed at exit
+set -u
+EB=${EB_BIN:?EB_BIN must point at the edgebench binary}
+EB_SRC=${EB_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/ebtest.XXXXXX")
+chmod 755 "$T"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+_pids=()
+_cleanups=()
+_failed=0
+_passed=0
+
+_harness_exit() {
+  local rc=$?
+  local p
+  for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${_pids[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  local c
+  for c in "${_cleanups[@]}"; do eval "$c" >/dev/null 2>&1; done
+  rm -rf "$T"
+  if [ "$_failed" -gt 0 ]; then
+    echo "$_passed passed, $_failed failed"
+    exit 1
+  fi
+  echo "$_passed passed, 0 failed"
+  exit $rc
+}
+trap _harness_exit EXIT
+trap 'exit 130' INT TERM
+
+ok() { _passed=$((_passed + 1)); echo "ok: $*"; }
+fail() { _failed=$((_failed + 1)); echo "FAIL: $*"; }
+# check "description" command...   (runs the command; ok if it exits 0)
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+die() { echo "FATAL: $*"; _failed=$((_failed + 1)); exit 1; }
+on_exit() { _cleanups+=("$1"); }
+
+free_port() {
+  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+spawn() { "$@" & _pids+=($!); LAST_PID=$!; }
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# pg_start [extra initdb args]: trust auth on the unix socket and 127.0.0.1.
+pg_start() {
+  [ -n "$PGBIN" ] || die "PostgreSQL server binaries not found (run scripts/deps.sh)"
+  PGDIR="$T/pg"
+  mkdir -p "$PGDIR"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$PGDIR"
+  PGPORT=$(free_port)
+  PGHOST=127.0.0.1
+  as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres "$@" >"$PGDIR/initdb.log" 2>&1 \
+    || die "initdb failed: $(tail -n 5 "$PGDIR/initdb.log")"
+  pg_again || die "PostgreSQL did not start: $(tail -n 5 "$PGDIR/log")"
+  on_exit "as_pg $PGBIN/pg_ctl -D $PGDIR/data -m immediate stop"
+  export PGPORT PGHOST
+}
+pg_again() {
+  as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -t 30 \
+    -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+}
+pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null; }
+psqlc() { psql -h 127.0.0.1 -p "$PGPORT" -U postgres -AtX -v ON_ERROR_STOP=1 "$@"; }
+
+# wait_http URL [tries of 0.1 s]
+wait_http() {
+  local u=$1 n=${2:-100} i
+  for ((i = 0; i < n; i++)); do
+    curl -s -m 2 -o /dev/null "$u" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# http_code URL [curl args]
+http_code() { local u=$1; shift; curl -s -o /dev/null -w '%{http_code}' "$@" "$u"; }

@@ -38,8 +38,8 @@ static int regions_main(int argc, char **argv)
         fprintf(stderr, "edgebench regions: unexpected argument '%s'; it takes none\n", argv[1]);
         return 2;
     }
-    printf("%-5s %-14s %-7s %9s %9s %-4s %s\n", "code", "city", "country", "latitude",
-           "longitude", "area", "flag");
+    printf("%-5s %-14s %-7s %9s %9s %-4s %s\n", "code", "city", "country", "latitude", "longitude",
+           "area", "flag");
     for (size_t i = 0; i < catalog_region_count(); i++) {
         const struct region *r = catalog_region_at(i);
         printf("%-5s %-14s %-7s %9.2f %9.2f %-4s %s\n", r->code, r->city, r->country, r->lat,

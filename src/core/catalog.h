@@ -6,18 +6,18 @@
 #include <stddef.h>
 
 struct region {
-    char code[8];     /* Fly.io region code: "lhr" */
-    char city[64];    /* "London" */
-    char country[3];  /* ISO 3166-1 alpha-2: "GB" */
-    double lat, lon;  /* degrees */
-    char flag[16];    /* UTF-8 emoji flag */
-    char area[4];     /* "sa", "na", "eu", "ap", "af" */
-    size_t index;     /* position in the catalog */
+    char code[8];    /* Fly.io region code: "lhr" */
+    char city[64];   /* "London" */
+    char country[3]; /* ISO 3166-1 alpha-2: "GB" */
+    double lat, lon; /* degrees */
+    char flag[16];   /* UTF-8 emoji flag */
+    char area[4];    /* "sa", "na", "eu", "ap", "af" */
+    size_t index;    /* position in the catalog */
 };
 
 struct db_site {
-    char name[24];   /* "eu-west-1" */
-    char city[64];   /* "Dublin" */
+    char name[24]; /* "eu-west-1" */
+    char city[64]; /* "Dublin" */
     double lat, lon;
     char area[4];
 };

@@ -157,9 +157,12 @@ static void test_catalog(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stats_known_vector), cmocka_unit_test(test_stats_edges),
-        cmocka_unit_test(test_parse_long),         cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_parse_misc),         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_stats_known_vector),
+        cmocka_unit_test(test_stats_edges),
+        cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_parse_misc),
+        cmocka_unit_test(test_csv),
         cmocka_unit_test(test_catalog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

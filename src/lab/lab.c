@@ -396,6 +396,9 @@ static int run_collector(struct lab *lab)
     argv[n++] = lab->out;
     argv[n++] = "--timeout";
     argv[n++] = timeout;
+    /* round trips per operation next to the model's RTT */
+    argv[n++] = "--columns";
+    argv[n++] = "rt";
     argv[n++] = "--meta";
     argv[n++] = meta_overlay;
     argv[n++] = "--meta";
@@ -543,11 +546,6 @@ fail:
     rc = report_failure(&lab, lab.sup.signal ? NULL : sup_first_failure(&lab.sup));
 done:
     teardown(&lab);
-    if (rc == 0 || rc == 1) {
-        struct stat st;
-        if (stat(lab.out, &st) == 0)
-            log_info("results in %s/", lab.out);
-    }
 cleanup:
     sup_fini(&lab.sup);
     curl_global_cleanup();

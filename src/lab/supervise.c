@@ -1,6 +1,7 @@
 #include "lab/supervise.h"
 
 #include "core/clock.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,6 +197,7 @@ int sup_spawn(struct supervisor *sup, struct child *c, const struct spawn_opts *
         snprintf(err, errlen, "cannot run %s (%s): %s", c->name, o->argv[0], strerror(child_errno));
         goto cleanup;
     }
+    log_debug("started %s (pid %d)", c->name, (int)pid);
     if (outp[0] >= 0) {
         c->out_fd = outp[0];
         outp[0] = -1;

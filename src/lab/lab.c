@@ -480,6 +480,24 @@ static void describe_plan(const struct lab *lab)
              lab->plan.site->name, lab->plan.site->city, lab->plan.profile_name, line);
 }
 
+/* --dry-run: the plan as a Markdown table. */
+static void print_plan(const struct lab_plan *plan)
+{
+    printf("Regions and RTTs to %s (%s), profile %s:\n\n", plan->site->name, plan->site->city,
+           plan->profile_name);
+    printf("| Region | Location | Area | Distance (km) | k | RTT (ms) |\n");
+    printf("|:------:|----------|:----:|--------------:|:---:|---------:|\n");
+    for (size_t i = 0; i < plan->n; i++) {
+        const struct region *r = plan->regions[i].region;
+        double km = catalog_distance_km(r->lat, r->lon, plan->site->lat, plan->site->lon);
+        printf("| %s | %s | %s | %.0f | %.1f | %.2f |\n", r->code, r->city, r->area, km,
+               model_path_factor(r->area, plan->site->area), plan->regions[i].rtt_ms);
+    }
+    if (strcmp(plan->profile_name, "model"))
+        printf("\nDistance and k are the model's; the RTTs come from the %s profile.\n",
+               plan->profile_name);
+}
+
 int lab_main(int argc, char **argv)
 {
     static struct lab lab; /* large; one per process */
@@ -500,6 +518,10 @@ int lab_main(int argc, char **argv)
     if (lab_plan_build(&lab.opt, &lab.plan, lab.err, sizeof(lab.err)) < 0) {
         fprintf(stderr, "edgebench lab: %s\n", lab.err);
         return 2;
+    }
+    if (lab.opt.dry_run) {
+        print_plan(&lab.plan);
+        return 0;
     }
     if (choose_out(&lab) < 0) {
         fprintf(stderr, "edgebench lab: %s\n", lab.err);

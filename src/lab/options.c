@@ -58,6 +58,8 @@ void lab_options_usage(FILE *f)
         "  --keep               keep the temporary directory (PostgreSQL data, links\n"
         "                       file, targets, every component's log) and print it\n"
         "  --verbose            log each step of the lab on stderr\n"
+        "  --dry-run            print the regions and their RTTs (with the model's\n"
+        "                       distance and path factor) and start nothing\n"
         "  -h, --help           this text\n"
         "\n"
         "Environment: TMPDIR (where the temporary directory goes; default /tmp),\n"
@@ -131,6 +133,7 @@ enum opt_id {
     OPT_OUT,
     OPT_KEEP,
     OPT_VERBOSE,
+    OPT_DRY_RUN,
 };
 
 static const struct {
@@ -152,6 +155,7 @@ static const struct {
     {"--out", OPT_OUT, true},
     {"--keep", OPT_KEEP, false},
     {"--verbose", OPT_VERBOSE, false},
+    {"--dry-run", OPT_DRY_RUN, false},
 };
 
 static int apply(struct lab_options *o, enum opt_id id, const char *name, const char *v, char *err,
@@ -226,6 +230,9 @@ static int apply(struct lab_options *o, enum opt_id id, const char *name, const 
         break;
     case OPT_VERBOSE:
         o->verbose = true;
+        break;
+    case OPT_DRY_RUN:
+        o->dry_run = true;
         break;
     }
     (void)name;

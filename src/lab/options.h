@@ -25,7 +25,7 @@ struct lab_options {
     const char *db_url;   /* --db: an existing server; NULL for a throwaway one */
     const char *out;      /* NULL: results-YYYYmmdd-HHMMSS */
     const char *regions;  /* "a,b,c"; NULL for the default set */
-    bool all, keep, verbose;
+    bool all, keep, verbose, dry_run;
     long iterations, rounds; /* 0: the collector's default */
     const char *mode;        /* NULL: the collector's default */
     const char *read;        /* NULL: the collector's default */

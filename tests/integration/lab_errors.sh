@@ -6,9 +6,19 @@
 
 help=$("$EB" lab --help)
 for f in --regions --all --db-site --profile --rtt-file --overlay --db --iterations --mode \
-  --read --rounds --out --keep --verbose; do
+  --read --rounds --out --keep --verbose --dry-run; do
   check "--help documents $f" grep -q -- "$f" <<<"$help"
 done
+
+mkdir -p "$T/dry"
+dry=$(TMPDIR="$T/dry" "$EB" lab --dry-run --regions lhr,syd,iad)
+check "--dry-run prints the model's RTTs" grep -q "| lhr | London | eu | 446 | 1.8 | 10.03 |" <<<"$dry"
+check "--dry-run: syd 380.83 ms (k 2.2)" grep -q "| syd | Sydney | ap | 17220 | 2.2 | 380.83 |" <<<"$dry"
+check "--dry-run: iad 84.00 ms (k 1.5)" grep -q "| iad | Virginia | na | 5467 | 1.5 | 84.00 |" <<<"$dry"
+check "--dry-run starts nothing" [ -z "$(ls -A "$T/dry")" ]
+seed=$("$EB" lab --dry-run --profile seed)
+check "--dry-run --profile seed: lhr 11.89" grep -q "| lhr .* | 11.89 |" <<<"$seed"
+check "--dry-run --profile seed: syd 268.85" grep -q "| syd .* | 268.85 |" <<<"$seed"
 
 # usage ARGS...: exit 2 and a message naming the input
 usage() {

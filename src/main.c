@@ -1,6 +1,7 @@
 /* edgebench: one program, subcommands from one table (like `wg` or `git`). */
 #include "core/catalog.h"
 #include "core/cli.h"
+#include "wan/wan.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static const struct subcommand {
     const char *description;
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
+    {"wan", wan_main, "WAN emulator: TCP/UDP relay adding delay, jitter, loss, rate"},
 };
 
 static void usage(FILE *f)

@@ -58,7 +58,9 @@ int check_settings(const struct plan *p, FILE *out)
                      "--subnet 10.50.0.0/16",
                      p->subnet);
     else if (plan_area_block(net, prefix, 0, &ip, &other, err, sizeof(err)))
-        n += problem(out, "subnet '%s': %s", p->subnet, err);
+        n += problem(
+            out, "subnet '%s': %s; fix: use a prefix from /8 to /26, e.g. --subnet 10.50.0.0/16",
+            p->subnet, err);
     else
         subnet_ok = 1;
     if (p->mtu < 1280 || p->mtu > 1500)

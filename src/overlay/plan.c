@@ -359,8 +359,8 @@ int plan_area_block(uint32_t net, int prefix, int area, uint32_t *first, uint32_
 {
     if (prefix < 8 || prefix > 26)
         return fail(err, errlen,
-                    "a /%d cannot hold the layout: use a prefix from /8 to /26 "
-                    "(a /24 per area up to /21; eight equal blocks from /22 to /26)",
+                    "a /%d cannot hold the layout (a /24 per area from /8 to /21; eight "
+                    "equal blocks from /22 to /26)",
                     prefix);
     if (area < 0 || area > 7)
         return fail(err, errlen, "area number %d is out of range", area);

@@ -9,7 +9,9 @@
 #           Running it again adds nothing twice (rules live in dedicated chains
 #           that are refilled; the jumps to them are added only when missing).
 #   down    removes exactly what `up` added, and restores ip_forward if `up`
-#           changed it.
+#           changed it. With the nf_tables backend, a table (nat, filter,
+#           mangle) that `up` created is deleted again when it is left empty
+#           (needs `nft`; without it the empty table stays, holding no rule).
 #   status  prints the rules.
 #   OUT_IFACE  the interface toward the database (also env OUT_IFACE); by
 #           default the one `ip route get` picks for the database's address.
@@ -17,7 +19,7 @@
 # Environment: WG_IFACE (overlay interface, default wg0), OUT_IFACE,
 # NAT_DB_HOST / NAT_DB_PORT (database, default db.example.internal:5432; a
 # name is resolved when this script runs), NAT_STATE_DIR (default
-# /run/edgebench: remembers the ip_forward value to restore).
+# /run/edgebench: remembers the ip_forward value and the tables to restore).
 set -euo pipefail
 
 action=${1:-up}
@@ -65,6 +67,30 @@ resolve_db() {
 }
 
 forward_state=$STATE_DIR/nat-$WG_IFACE.ip_forward
+tables_state=$STATE_DIR/nat-$WG_IFACE.tables
+
+# With nf_tables, remember which of our tables do not exist yet (first `up` only).
+note_new_tables() {
+  [[ -e $tables_state ]] && return
+  iptables -V 2>/dev/null | grep -q nf_tables || return 0
+  local have t
+  have=$(iptables-save 2>/dev/null | sed -n 's/^\*//p')
+  mkdir -p "$STATE_DIR"
+  for t in nat filter mangle; do grep -qx "$t" <<<"$have" || echo "$t"; done >"$tables_state"
+}
+
+# Deletes the tables `up` created, when nothing else has put a rule in them.
+drop_new_tables() {
+  [[ -e $tables_state ]] || return 0
+  local t dump
+  while read -r t; do
+    [[ -n $t ]] || continue
+    dump=$(iptables-save -t "$t" 2>/dev/null | grep -v '^#')
+    if grep -qE '^-A |^:[^ ]+ - |^:[^ ]+ (DROP|REJECT)' <<<"$dump"; then continue; fi
+    if command -v nft >/dev/null; then nft delete table ip "$t" 2>/dev/null || true; fi
+  done <"$tables_state"
+  rm -f "$tables_state"
+}
 
 up() {
   local db out
@@ -76,6 +102,7 @@ up() {
   fi
   ip link show dev "$out" >/dev/null 2>&1 || die "outward interface '$out' does not exist"
 
+  note_new_tables
   local cur
   cur=$(cat /proc/sys/net/ipv4/ip_forward)
   if [[ $cur != 1 ]]; then
@@ -111,6 +138,7 @@ down() {
       ipt -t "$t" -X "$target"
     fi
   done < <(jumps)
+  drop_new_tables
   if [[ -e $forward_state ]]; then
     cat "$forward_state" >/proc/sys/net/ipv4/ip_forward
     rm -f "$forward_state"

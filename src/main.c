@@ -2,6 +2,7 @@
 #include "core/catalog.h"
 #include "core/cli.h"
 #include "wan/wan.h"
+#include "overlay/overlay.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ static const struct subcommand {
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
     {"wan", wan_main, "WAN emulator: TCP/UDP relay adding delay, jitter, loss, rate"},
+    {"overlay", overlay_main, "WireGuard overlay plan, keys, hub/spoke configs and deploy files"},
 };
 
 static void usage(FILE *f)

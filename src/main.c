@@ -1,6 +1,8 @@
 /* edgebench: one program, subcommands from one table (like `wg` or `git`). */
 #include "core/catalog.h"
 #include "core/cli.h"
+#include "collect/run.h"
+#include "report/report.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,8 @@ static const struct subcommand {
     const char *description;
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
+    {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
+    {"report", report_main, "Re-render saved results; compare runs side by side"},
 };
 
 static void usage(FILE *f)

@@ -259,8 +259,6 @@ static void round_failed(struct fanout *f, struct job *j, enum region_status st)
     j->last_status = st;
     j->failed_now = true;
     job_region(f, j)->rounds_failed++;
-    if (f->o->verbose || !f->o->progress)
-        log_debug("%s: %s", j->t->region, j->last_error);
 }
 
 static int round_ok(struct fanout *f, struct job *j, json_t *body)

@@ -73,6 +73,16 @@ static void row(FILE *f, const struct run_result *res, const struct region_resul
         fprintf(f, " %s | %s |", status_word(r->status), status_word(r->status));
     }
     const struct op_stats *in = &r->op[OP_INSERT], *rd = &r->op[OP_READ];
+    if (!ok) {
+        int before = ((res->columns & COL_P95) ? 2 : 0) + ((res->columns & COL_P99) ? 2 : 0) +
+                     ((res->columns & COL_RTT) ? 1 : 0);
+        for (int i = 0; i < before; i++)
+            fputs(" - |", f);
+        if (model)
+            num_cell(f, r->expected_rtt_ms, false);
+        fputs((res->columns & COL_RT) ? " - | - | - |\n" : " - |\n", f);
+        return;
+    }
     if (res->columns & COL_P95) {
         num_cell(f, ok && in->valid ? in->p95 : NAN, false);
         num_cell(f, ok && rd->valid ? rd->p95 : NAN, false);

@@ -3,6 +3,8 @@
 #include "core/cli.h"
 #include "wan/wan.h"
 #include "overlay/overlay.h"
+#include "collect/run.h"
+#include "report/report.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,8 @@ static const struct subcommand {
     {"regions", regions_main, "List the region catalog and the database sites"},
     {"wan", wan_main, "WAN emulator: TCP/UDP relay adding delay, jitter, loss, rate"},
     {"overlay", overlay_main, "WireGuard overlay plan, keys, hub/spoke configs and deploy files"},
+    {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
+    {"report", report_main, "Re-render saved results; compare runs side by side"},
 };
 
 static void usage(FILE *f)

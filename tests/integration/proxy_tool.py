@@ -6,7 +6,14 @@
                                         "STATS" answers "max=N now=N total=N"
   proxy_tool.py ask HOST:PORT SRC [MSG]  one connection from source address SRC,
                                         prints the backend's reply line
-  proxy_tool.py count HOST:PORT SRC N    N sequential connections, prints NAME=count
+  proxy_tool.py count HOST:PORT SRC N [GAP]  N sequential connections GAP s apart,
+                                        prints NAME=count
+  proxy_tool.py hold HOST:PORT SRC SECS  asks, waits SECS on the same connection, asks
+                                        again; prints both answers' backend names
+  proxy_tool.py halfclose HOST:PORT SRC  sends a line, shuts its write half, prints
+                                        everything it reads until EOF
+  proxy_tool.py pp1 HOST:PORT CLAIMED    sends a PROXY v1 header claiming CLAIMED
+                                        as the client, then asks
   proxy_tool.py burst HOST:PORT N HOLD   N concurrent connections held HOLD seconds,
                                         prints served=K refused=R
 """
@@ -15,6 +22,7 @@ import collections
 import socket
 import struct
 import sys
+import time
 
 PP2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -165,9 +173,29 @@ def main():
         print(ask(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "hello"))
     elif cmd == "count":
         c = collections.Counter()
+        gap = float(sys.argv[5]) if len(sys.argv) > 5 else 0
         for _ in range(int(sys.argv[4])):
             c[ask(sys.argv[2], sys.argv[3]).split(" ")[0]] += 1
+            time.sleep(gap)
         print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))
+    elif cmd == "hold":
+        s = connect(sys.argv[2], sys.argv[3])
+        f = s.makefile("rb")
+        s.sendall(b"one\n")
+        a = f.readline().decode().split(" ")[0]
+        time.sleep(float(sys.argv[4]))
+        s.sendall(b"two\n")
+        b = f.readline().decode().split(" ")[0]
+        print(a, b or "EOF")
+    elif cmd == "halfclose":
+        s = connect(sys.argv[2], sys.argv[3])
+        s.sendall(b"last words\n")
+        s.shutdown(socket.SHUT_WR)
+        print(s.makefile("rb").read().decode().strip().replace("\n", " | "))
+    elif cmd == "pp1":
+        s = connect(sys.argv[2], None)
+        s.sendall(f"PROXY TCP4 {sys.argv[3]} 127.0.0.1 40000 443\r\nhello\n".encode())
+        print(s.makefile("rb").readline().decode().strip())
     elif cmd == "burst":
         asyncio.run(burst(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
     else:

@@ -5,6 +5,7 @@
 #include "overlay/overlay.h"
 #include "collect/run.h"
 #include "report/report.h"
+#include "proxy/proxy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static const struct subcommand {
     {"overlay", overlay_main, "WireGuard overlay plan, keys, hub/spoke configs and deploy files"},
     {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
     {"report", report_main, "Re-render saved results; compare runs side by side"},
+    {"proxy", proxy_main, "Geo-routing TCP proxy in front of the regional backends"},
 };
 
 static void usage(FILE *f)

@@ -13,6 +13,7 @@
 #include "lab/sys.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -450,6 +451,33 @@ static int run_collector(struct lab *lab)
     }
 }
 
+/* After the collector reported failed regions: each one's error (from
+ * results.json) and the tail of its backend's log. */
+static void explain_failed_regions(struct lab *lab)
+{
+    char path[PATH_MAX];
+    if (sys_path(path, sizeof(path), lab->out, "results.json") < 0)
+        return;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *regions = json_object_get(root, "regions");
+    size_t i;
+    json_t *r;
+    json_array_foreach(regions, i, r)
+    {
+        const char *code = json_string_value(json_object_get(r, "region"));
+        const char *status = json_string_value(json_object_get(r, "status"));
+        const char *error = json_string_value(json_object_get(r, "error"));
+        if (!code || !status || !strcmp(status, "ok"))
+            continue;
+        log_error("region %s: %s%s%s", code, status, error ? ": " : "", error ? error : "");
+        for (size_t k = 0; k < lab->plan.n; k++)
+            if (!strcmp(lab->plan.regions[k].region->code, code))
+                child_print_log_tail(&lab->backend[k], stderr, 5);
+    }
+    json_decref(root);
+}
+
 static void teardown(struct lab *lab)
 {
     if (!lab->sup_ready)
@@ -555,8 +583,9 @@ int lab_main(int argc, char **argv)
     if (status == 0) {
         exit_status = 0;
     } else if (status == 1) {
-        log_error("some regions failed (see the table); component logs are in %s%s", lab.logdir,
-                  lab.opt.keep ? "" : " (use --keep to keep them)");
+        explain_failed_regions(&lab);
+        log_error("some regions failed; every component's log is in %s%s", lab.logdir,
+                  lab.opt.keep ? "" : " (removed at exit: --keep keeps it)");
         exit_status = 1;
     } else {
         log_error("the collector (edgebench run) exited with status %d", status);

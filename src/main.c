@@ -1,4 +1,5 @@
 /* edgebench: one program, subcommands from one table (like `wg` or `git`). */
+#include "backend/backend.h"
 #include "core/catalog.h"
 #include "core/cli.h"
 
@@ -13,6 +14,8 @@ static const struct subcommand {
     const char *description;
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
+    {"backend", backend_main, "Serve the per-region benchmark API"},
+    {"db", db_main, "Create the schema and role, remove benchmark rows, diagnose"},
 };
 
 static void usage(FILE *f)

@@ -96,8 +96,6 @@ static void reply(struct server *s, struct evhttp_request *req, enum endpoint ep
         evhttp_add_header(h, "WWW-Authenticate", "Bearer");
     if (code == 429)
         evhttp_add_header(h, "Retry-After", "1");
-    if (s->shutting_down)
-        evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
     if (buf && body) {
         evbuffer_add(buf, body, strlen(body));
@@ -155,8 +153,10 @@ static bool token_ok(const struct server *s, struct evhttp_request *req)
 
 static void check_shutdown_done(struct server *s)
 {
+    /* a moment for the last replies to leave the socket buffers */
+    struct timeval drain = {0, 250000};
     if (s->shutting_down && s->pending == 0)
-        event_base_loopexit(s->base, NULL);
+        event_base_loopexit(s->base, &drain);
 }
 
 static void job_done_cb(evutil_socket_t fd, short what, void *arg)

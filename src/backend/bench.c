@@ -17,7 +17,8 @@ static const char *const SQL_PK = "SELECT id, name, email, notes, created_at FRO
                                   "WHERE id = $1";
 static const char *const SQL_INSERT = "INSERT INTO contacts (name, email, notes) "
                                       "VALUES ($1, $2, $3)";
-static const char *const STMT_READ = "edgebench_read";
+static const char *const STMT_COUNT = "edgebench_count";
+static const char *const STMT_PK = "edgebench_pk";
 static const char *const STMT_INSERT = "edgebench_insert";
 
 const char *bench_op_name(enum bench_op op)
@@ -247,11 +248,15 @@ static void samples_error(struct op_samples *s, const char *msg)
         snprintf(s->first_error, sizeof(s->first_error), "%s", msg && *msg ? msg : "failed");
 }
 
-static int prepare_named(PGconn *conn, const struct bench_params *p, char *err, size_t errlen)
+static int prepare_named(PGconn *conn, char *err, size_t errlen)
 {
-    PGresult *r = PQprepare(conn, STMT_READ, p->read == READ_PK ? SQL_PK : SQL_COUNT,
-                            p->read == READ_PK ? 1 : 0, NULL);
+    PGresult *r = PQprepare(conn, STMT_COUNT, SQL_COUNT, 0, NULL);
     int rc = result_ok(r, PGRES_COMMAND_OK, conn, err, errlen);
+    PQclear(r);
+    if (rc < 0)
+        return -1;
+    r = PQprepare(conn, STMT_PK, SQL_PK, 1, NULL);
+    rc = result_ok(r, PGRES_COMMAND_OK, conn, err, errlen);
     PQclear(r);
     if (rc < 0)
         return -1;
@@ -325,7 +330,7 @@ static int build_args(struct run_state *st, enum bench_op op, long i, struct op_
                 return -1;
         }
     }
-    a->stmt = op == OP_READ ? STMT_READ : STMT_INSERT;
+    a->stmt = op == OP_INSERT ? STMT_INSERT : st->p->read == READ_PK ? STMT_PK : STMT_COUNT;
     return 0;
 }
 
@@ -360,7 +365,7 @@ static int run_one(struct run_state *st, enum bench_op op, long i, struct op_sam
         return 0;
     }
     if (st->p->mode == MODE_PREPARED && !st->bc->prepared && op != OP_RTT) {
-        if (prepare_named(st->bc->conn, st->p, err, sizeof(err)) < 0) {
+        if (prepare_named(st->bc->conn, err, sizeof(err)) < 0) {
             samples_error(s, err);
             return 0;
         }

@@ -19,6 +19,9 @@
                                             prints MiB written (stops on timeout of 5 s)
   wan_tool.py throughput PORT MB            client: sends MB MiB to a tcp-discard peer, prints MB/s
   wan_tool.py tcp-discard PORT              server: reads and discards, then closes
+  wan_tool.py tcp-rst PORT                  server: reads one chunk, then resets (SO_LINGER 0)
+  wan_tool.py expect-reset PORT             client: sends 'x', waits; prints 'reset MS' when
+                                            reset (MS since connect) or what happened instead
 """
 import hashlib
 import os
@@ -74,6 +77,27 @@ def discard(c):
     while c.recv(1 << 18):
         pass
     c.close()
+
+
+def rst(c):
+    import struct
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def expect_reset(port):
+    t = time.perf_counter()
+    s = socket.create_connection((HOST, port))
+    s.settimeout(10)
+    try:
+        s.sendall(b"x")
+        d = s.recv(100)
+        print("no reset: %s" % ("EOF" if not d else "got %r" % d))
+    except ConnectionResetError:
+        print("reset %.1f" % ((time.perf_counter() - t) * 1e3))
+    except OSError as e:
+        print("error %s" % e)
 
 
 def stall(c):
@@ -227,6 +251,10 @@ def main(a):
         serve_tcp(port, sink)
     elif cmd == "tcp-stall":
         serve_tcp(port, stall)
+    elif cmd == "tcp-rst":
+        serve_tcp(port, rst)
+    elif cmd == "expect-reset":
+        expect_reset(port)
     elif cmd == "tcp-discard":
         serve_tcp(port, discard)
     elif cmd == "udp-echo":

@@ -148,15 +148,25 @@ def udp_rtt(port, n):
                                    statistics.mean(samples), max(samples)))
 
 
+def big_buffers(s):
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, opt, 8 << 20)
+            return
+        except OSError:
+            pass
+
+
 def udp_count(port, n, size):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    big_buffers(s)
     s.connect((HOST, port))
     s.setblocking(False)
     got = set()
     payload = b"\0" * max(0, size - 8)
     for i in range(n):
         s.send(i.to_bytes(8, "big") + payload)
-        if i % 50 == 49:
+        if i % 20 == 19:
             time.sleep(0.002)
         try:
             while True:
@@ -259,6 +269,7 @@ def main(a):
         serve_tcp(port, discard)
     elif cmd == "udp-echo":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        big_buffers(s)
         s.bind((HOST, port))
         print("listening", flush=True)
         while True:

@@ -332,7 +332,7 @@ static int cmd_init(int argc, char **argv)
         char host[256];
         uint16_t port = 5432;
         const char *colon = strrchr(db, ':');
-        if (colon && !strchr(db, ']') && strchr(db, ':') == colon) {
+        if (db[0] == '[' || (colon && strchr(db, ':') == colon)) {
             if (parse_hostport(db, host, sizeof(host), &port) || !host[0] || !port) {
                 usage_error("init", "--db '%s' is not HOST[:PORT]", db);
                 goto cleanup;

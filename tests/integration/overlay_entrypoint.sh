@@ -5,7 +5,10 @@
 # namespace with the key in WG_PRIVATE_KEY_LHR, as on Fly.io. It must bring
 # the tunnel up with wireguard-go (no kernel module here), wait for the
 # handshake and exec the backend (a stand-in that records what it got); fail
-# loudly without a hub, or go on when WG_OPTIONAL=1.
+# loudly without a hub, or go on when WG_OPTIONAL=1. The hub also applies the
+# rendered nat.sh toward a "database" in a third namespace, so the stand-in
+# checks the whole seed path: spoke -> tunnel -> 10.50.0.1:5432 -> DNAT ->
+# database, with 1 MB coming back through the tunnel (MTU and MSS clamp).
 . "$(dirname "$0")/../lib/harness.sh"
 if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ] || ! command -v wireguard-go >/dev/null; then
   echo "skip: needs root, /dev/net/tun and wireguard-go"; exit 0
@@ -17,7 +20,7 @@ EDGEBENCH_TEST_KEY_SEED=entry "$EB" overlay init --hub-endpoint 192.0.2.1:51820 
 EP=$T/out/deploy/entrypoint.sh
 
 id=$$
-HUB=ebeh$id SPK=ebes$id HIF=ebeh$id SIF=ebes$id
+HUB=ebeh$id SPK=ebes$id DBN=ebed$id HIF=ebeh$id SIF=ebes$id
 # Deleting a namespace does not stop wireguard-go: delete its interfaces
 # first (it exits then), and stop any survivor by its process id.
 wg_cleanup() {
@@ -28,16 +31,33 @@ wg_cleanup() {
   for ifc in $HIF $SIF ${SIF}b ${SIF}c ${SIF}d ${SIF}e; do
     for pid in $(pgrep -f "^wireguard-go $ifc\$"); do kill "$pid" 2>/dev/null; done
   done
-  for ns in $HUB $SPK; do ip netns del "$ns" 2>/dev/null; done
+  for ns in $HUB $SPK $DBN; do ip netns del "$ns" 2>/dev/null; done
 }
 on_exit wg_cleanup
-for ns in $HUB $SPK; do
+for ns in $HUB $SPK $DBN; do
   ip netns add "$ns" || die "ip netns add $ns"
   ip -n "$ns" link set lo up
 done
 ip link add u0 netns "$HUB" type veth peer name u1 netns "$SPK" || die "veth"
 ip -n "$HUB" addr add 192.0.2.1/24 dev u0 && ip -n "$HUB" link set u0 up
 ip -n "$SPK" addr add 192.0.2.2/24 dev u1 && ip -n "$SPK" link set u1 up
+ip link add v0 netns "$HUB" type veth peer name v1 netns "$DBN" || die "veth"
+ip -n "$HUB" addr add 198.51.100.1/24 dev v0 && ip -n "$HUB" link set v0 up
+ip -n "$DBN" addr add 198.51.100.10/24 dev v1 && ip -n "$DBN" link set v1 up
+
+# The "database": sends 1 MB and the address it saw to every client.
+ip netns exec "$DBN" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.10", 5432)); s.listen(8); print("ready", flush=True)
+while True:
+    c, a = s.accept()
+    try: c.sendall(("peer=%s\n" % a[0]).encode() + b"x" * 1048576)
+    except OSError: pass
+    c.close()
+' >db.out 2>&1 &
+_pids+=($!)
+for _ in $(seq 50); do grep -q ready db.out && break; sleep 0.1; done
 
 # The hub, as wg-quick would set it up from the rendered wg0.conf.
 cp out/hub/wg0.conf "$T/$HIF.conf"
@@ -45,6 +65,8 @@ ip netns exec "$HUB" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguar
   || die "wireguard-go $HIF"
 ip netns exec "$HUB" wg setconf "$HIF" <(wg-quick strip "$T/$HIF.conf" 2>/dev/null) || die "hub setconf"
 ip -n "$HUB" addr add 10.50.0.1/16 dev "$HIF" && ip -n "$HUB" link set "$HIF" mtu 1420 up
+ip netns exec "$HUB" env WG_IFACE="$HIF" NAT_DB_HOST=198.51.100.10 NAT_STATE_DIR="$T/state" \
+  out/hub/nat.sh up >nat.out 2>&1 || die "nat.sh up: $(cat nat.out)"
 
 cat >backend <<'F'
 #!/usr/bin/env bash
@@ -52,9 +74,17 @@ cat >backend <<'F'
   echo "handshakes: $(wg show "$WG_IFACE" latest-handshakes | awk '$2 > 0' | wc -l)"
   echo "address: $(ip -4 -o addr show dev "$WG_IFACE" 2>/dev/null | awk '{print $4}')"
   echo "mtu: $(cat /sys/class/net/"$WG_IFACE"/mtu 2>/dev/null)"
-  # Nothing listens on the hub's 10.50.0.1:5432 here: "refused" proves the
-  # packet crossed the tunnel and the hub answered.
-  echo "hub: $(timeout 3 bash -c 'exec 3<>/dev/tcp/10.50.0.1/5432' 2>&1 | grep -q refused && echo ok || echo no)"
+  echo "db: $(timeout 10 python3 -c '
+import socket
+s = socket.create_connection(("10.50.0.1", 5432), timeout=5)
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+head, _, body = data.partition(b"\n")
+print(head.decode(), len(body))
+' 2>&1)"
 } >"$OUTFILE"
 F
 chmod +x backend
@@ -74,10 +104,12 @@ check "no WG_PRIVATE_KEY* left in the backend's environment" grep -q "^key vars:
 check "a handshake happened before the backend started" grep -q "^handshakes: 1$" backend.out
 check "overlay address 10.50.3.1/32 on the interface" grep -q "^address: 10.50.3.1/32$" backend.out
 check "MTU from the config" grep -q "^mtu: 1420$" backend.out
-check "the hub answers through the tunnel" grep -q "^hub: ok$" backend.out
+check "1 MB from the database through the tunnel, DNAT and MASQUERADE" grep -q "^db: peer=198.51.100.1 1048576$" backend.out || cat backend.out
 check "it says it used wireguard-go" grep -q "wireguard-go" ep1.out
 check "the key is not in the entrypoint's output" bash -c "! grep -qF '$key' ep1.out"
 check "hub sees lhr's handshake" [ "$(ip netns exec "$HUB" wg show "$HIF" latest-handshakes | awk -v k="$(cat plan/keys/lhr.pub)" '$1 == k && $2 > 0' | wc -l)" = 1 ]
+mss=$(ip netns exec "$HUB" iptables -t mangle -L "EB-$HIF-MSS" -v -n -x | awk 'NR > 2 { s += $1 } END { print s + 0 }')
+check "the MSS clamp saw the SYNs ($mss packets)" [ "$mss" -gt 0 ]
 ip -n "$SPK" link del "$SIF" 2>/dev/null
 
 # No hub: fail loudly, remove the interface, never start the backend.

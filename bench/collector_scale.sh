@@ -4,8 +4,8 @@
 # slowest target asked alone (target: at most 1.2 x) and the collector's peak
 # resident memory for 200 targets against 10 targets (bounded: it must not
 # grow with anything but the responses it keeps).
-# The backends are stand-ins (tests/lib/stub_backend.py, a threaded HTTP
-# server answering contract-1 responses after a fixed delay): a real backend
+# The backends are stand-ins (tests/lib/stub_fast.py, one asyncio loop
+# answering contract-1 responses after a fixed delay): a real backend
 # serves EDGEBENCH_MAX_BENCH benchmarks at a time and 200 concurrent ones
 # would exhaust PostgreSQL's connections, which is not what this measures.
 # usage: EB_BIN=path/to/edgebench bench/collector_scale.sh [TARGETS]
@@ -18,7 +18,7 @@ wait_port() { local i; for i in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2
 ports=()
 for i in $(seq 0 9); do
   p=$(free_port)
-  spawn python3 "$EB_SRC/tests/lib/stub_backend.py" "$p" "b$i" ok "$(echo "0.05 + $i * 0.03" | bc -l)"
+  spawn python3 "$EB_SRC/tests/lib/stub_fast.py" "$p" "b$i" "$(echo "0.05 + $i * 0.03" | bc -l)"
   ports+=("$p")
 done
 for p in "${ports[@]}"; do wait_port "$p" || die "stub $p"; done

@@ -124,3 +124,12 @@ printf 'region,location\nlhr,London\n' >"$T/nourl.csv"
 "$EB" run --targets "$T/nourl.csv" >/dev/null 2>"$T/e"; check "missing url column exits 2" [ $? -eq 2 ]
 "$EB" run --targets "$T/missing.csv" >/dev/null 2>"$T/e"; check "missing file exits 2" [ $? -eq 2 ]
 "$EB" run --targets "$EB_SRC/examples/targets-seed.csv" --help >/dev/null; check "--help exits 0" [ $? -eq 0 ]
+
+# --- the overlay's plan.json and rendered deploy/targets.csv are target files
+"$EB" overlay init --hub-endpoint 192.0.2.1:51820 --db db.example:5432 --regions gru,lhr,syd \
+  --dir "$T/ov/plan" >/dev/null 2>&1 && "$EB" overlay render --dir "$T/ov/plan" --out "$T/ov/out" >/dev/null 2>&1
+for tf in "$T/ov/plan/plan.json" "$T/ov/out/deploy/targets.csv"; do
+  "$EB" run --targets "$tf" --connect-timeout 0.2 --timeout 0.5 --retries 0 --quiet --out "$T/ovr" >/dev/null 2>"$T/e"
+  check "$(basename "$tf") accepted as targets (three overlay URLs)" \
+    bash -c "jq -r '.regions[].url' '$T/ovr/results.json' | tr '\n' ' ' | grep -qx 'http://10.50.1.1:8080 http://10.50.3.1:8080 http://10.50.4.1:8080 '"
+done

@@ -151,12 +151,12 @@ static bool token_ok(const struct server *s, struct evhttp_request *req)
     return diff == 0;
 }
 
-static void check_shutdown_done(struct server *s)
+static void check_shutdown_done(struct server *s, bool replied)
 {
-    /* a moment for the last replies to leave the socket buffers */
-    struct timeval drain = {0, 250000};
+    /* after a reply, a moment for it to leave the socket buffers */
+    struct timeval drain = {0, 100000};
     if (s->shutting_down && s->pending == 0)
-        event_base_loopexit(s->base, &drain);
+        event_base_loopexit(s->base, replied ? &drain : NULL);
 }
 
 static void job_done_cb(evutil_socket_t fd, short what, void *arg)
@@ -171,7 +171,7 @@ static void job_done_cb(evutil_socket_t fd, short what, void *arg)
     bench_result_free(&j->result);
     free(j->body);
     free(j);
-    check_shutdown_done(s);
+    check_shutdown_done(s, true);
 }
 
 static struct job *job_new(struct server *s, struct evhttp_request *req, enum job_kind kind,
@@ -371,7 +371,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
         evtimer_add(s->grace_timer, &grace);
     if (s->hard_timer)
         evtimer_add(s->hard_timer, &hard);
-    check_shutdown_done(s);
+    check_shutdown_done(s, false);
 }
 
 static void usage(FILE *f)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define LINKS_FILE_MAX (1 << 20)
@@ -226,6 +227,12 @@ int wan_main(int argc, char **argv)
 
     rc = 1;
     signal(SIGPIPE, SIG_IGN);
+    /* a TCP connection holds six descriptors (two sockets, two pipes) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     cfg = event_config_new();
     if (!cfg || event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) < 0)
         goto cleanup;

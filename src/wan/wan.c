@@ -255,7 +255,7 @@ int wan_main(int argc, char **argv)
     sig[1] = evsignal_new(base, SIGINT, signal_cb, NULL);
     if (!sig[0] || !sig[1] || event_add(sig[0], NULL) < 0 || event_add(sig[1], NULL) < 0)
         goto cleanup;
-    printf("ready: %zu link%s\n", count, count == 1 ? "" : "s");
+    printf("ready: %zu links\n", count); /* contract 3: always "links" */
     fflush(stdout);
     if (event_base_dispatch(base) < 0) {
         log_error("event loop failed");

@@ -533,6 +533,15 @@ static void conn_start(struct wan_link *l, int fd)
               l->spec.listen_port);
 }
 
+static void accept_resume_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct wan_link *l = arg;
+    (void)unused;
+    (void)what;
+    if (l->listen_ev)
+        event_add(l->listen_ev, NULL);
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
     struct wan_link *l = arg;
@@ -540,9 +549,15 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     for (int i = 0; i < 64; i++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-                log_warn("accept on %s:%u: %s", l->spec.listen_host, l->spec.listen_port,
-                         strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+                return;
+            /* out of descriptors or memory: the listener stays readable, so
+             * pause it rather than spin; pending clients wait in the backlog */
+            static const struct timeval pause = {0, 100000};
+            log_warn("accept on %s:%u: %s; pausing accepts for 100 ms", l->spec.listen_host,
+                     l->spec.listen_port, strerror(errno));
+            event_del(l->listen_ev);
+            event_base_once(l->base, -1, EV_TIMEOUT, accept_resume_cb, l, &pause);
             return;
         }
         conn_start(l, fd);

@@ -1,4 +1,5 @@
 /* edgebench: one program, subcommands from one table (like `wg` or `git`). */
+#include "backend/backend.h"
 #include "core/catalog.h"
 #include "core/cli.h"
 #include "wan/wan.h"
@@ -23,6 +24,8 @@ static const struct subcommand {
     {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
     {"report", report_main, "Re-render saved results; compare runs side by side"},
     {"proxy", proxy_main, "Geo-routing TCP proxy in front of the regional backends"},
+    {"backend", backend_main, "Serve the per-region benchmark API"},
+    {"db", db_main, "Create the schema and role, remove benchmark rows, diagnose"},
 };
 
 static void usage(FILE *f)

@@ -154,8 +154,7 @@ static void dir_append(struct dir *d, struct chunk *k)
     d->last_depart_ns = k->depart_ns;
 }
 
-static struct chunk *chunk_new(struct dir *d, enum chunk_kind kind, const void *data, size_t n,
-                               uint64_t now)
+static struct chunk *chunk_new(enum chunk_kind kind, const void *data, size_t n, uint64_t depart_ns)
 {
     struct chunk *k = malloc(sizeof(*k) + n);
     if (!k)
@@ -163,15 +162,9 @@ static struct chunk *chunk_new(struct dir *d, enum chunk_kind kind, const void *
     k->kind = kind;
     k->len = n;
     k->off = 0;
+    k->depart_ns = depart_ns;
     if (n)
         memcpy(k->data, data, n);
-    struct wan_shaper *s = &d->c->l->shaper[d->idx];
-    if (kind == CHUNK_RST)
-        /* a reset is not retransmitted nor shaped: it only follows what is queued */
-        k->depart_ns =
-            now + s->one_way_ns > d->last_depart_ns ? now + s->one_way_ns : d->last_depart_ns;
-    else
-        k->depart_ns = sched_stream(s, now, n, d->last_depart_ns, d->floor_ns);
     return k;
 }
 
@@ -187,8 +180,10 @@ static void dir_queue_reset(struct dir *d)
     chunks_free(o);
     dir_stop_reading(o);
     dir_stop_reading(d);
+    /* a reset is neither shaped nor retransmitted: it only follows what is queued */
     uint64_t now = clock_now_ns();
-    struct chunk *k = chunk_new(d, CHUNK_RST, NULL, 0, now);
+    uint64_t t = now + c->l->shaper[d->idx].one_way_ns;
+    struct chunk *k = chunk_new(CHUNK_RST, NULL, 0, t > d->last_depart_ns ? t : d->last_depart_ns);
     if (!k) {
         conn_free(c);
         return;
@@ -312,19 +307,37 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
         dir_queue_reset(d);
         return;
     }
-    bool was_empty = d->head == NULL;
-    struct chunk *k = chunk_new(d, n ? CHUNK_DATA : CHUNK_FIN, readbuf, (size_t)n, now);
+    size_t len = (size_t)n, sent = 0;
+    uint64_t depart = sched_stream(&l->shaper[d->idx], now, len, d->last_depart_ns, d->floor_ns);
+    bool idle = !d->head && !(d->wr && event_pending(d->wr, EV_WRITE, NULL));
+    if (len && idle && depart <= now && c->state == CONN_OPEN) {
+        /* a 0 ms link: straight through, no queue and no timer */
+        ssize_t w = send(dir_dst(d), readbuf, len, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            dir_queue_reset(&c->dir[1 - d->idx]);
+            return;
+        }
+        d->last_depart_ns = depart;
+        sent = w > 0 ? (size_t)w : 0;
+        if (sent == len)
+            return;
+    }
+    struct chunk *k = chunk_new(len ? CHUNK_DATA : CHUNK_FIN, readbuf + sent, len - sent, depart);
     if (!k) {
         log_error("conn %llu: out of memory; resetting it", (unsigned long long)c->id);
         dir_queue_reset(d);
         return;
     }
     dir_append(d, k);
-    if (n == 0)
+    if (!len)
         dir_stop_reading(d);
     else
         dir_update_reading(d);
-    if (was_empty && !(d->wr && event_pending(d->wr, EV_WRITE, NULL)))
+    if (!idle)
+        return;
+    if (depart <= now)
+        dir_flush(d);
+    else
         dir_arm(d, now);
 }
 

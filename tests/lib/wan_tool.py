@@ -19,6 +19,9 @@
                                             prints MiB written (stops on timeout of 5 s)
   wan_tool.py throughput PORT MB            client: sends MB MiB to a tcp-discard peer, prints MB/s
   wan_tool.py tcp-discard PORT              server: reads and discards, then closes
+  wan_tool.py tcp-rst PORT                  server: reads one chunk, then resets (SO_LINGER 0)
+  wan_tool.py expect-reset PORT             client: sends 'x', waits; prints 'reset MS' when
+                                            reset (MS since connect) or what happened instead
 """
 import hashlib
 import os
@@ -76,6 +79,27 @@ def discard(c):
     c.close()
 
 
+def rst(c):
+    import struct
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def expect_reset(port):
+    t = time.perf_counter()
+    s = socket.create_connection((HOST, port))
+    s.settimeout(10)
+    try:
+        s.sendall(b"x")
+        d = s.recv(100)
+        print("no reset: %s" % ("EOF" if not d else "got %r" % d))
+    except ConnectionResetError:
+        print("reset %.1f" % ((time.perf_counter() - t) * 1e3))
+    except OSError as e:
+        print("error %s" % e)
+
+
 def stall(c):
     time.sleep(3600)
 
@@ -124,15 +148,25 @@ def udp_rtt(port, n):
                                    statistics.mean(samples), max(samples)))
 
 
+def big_buffers(s):
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, opt, 8 << 20)
+            return
+        except OSError:
+            pass
+
+
 def udp_count(port, n, size):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    big_buffers(s)
     s.connect((HOST, port))
     s.setblocking(False)
     got = set()
     payload = b"\0" * max(0, size - 8)
     for i in range(n):
         s.send(i.to_bytes(8, "big") + payload)
-        if i % 50 == 49:
+        if i % 20 == 19:
             time.sleep(0.002)
         try:
             while True:
@@ -227,10 +261,15 @@ def main(a):
         serve_tcp(port, sink)
     elif cmd == "tcp-stall":
         serve_tcp(port, stall)
+    elif cmd == "tcp-rst":
+        serve_tcp(port, rst)
+    elif cmd == "expect-reset":
+        expect_reset(port)
     elif cmd == "tcp-discard":
         serve_tcp(port, discard)
     elif cmd == "udp-echo":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        big_buffers(s)
         s.bind((HOST, port))
         print("listening", flush=True)
         while True:

@@ -33,7 +33,7 @@ if "$EB" backend --help >/dev/null 2>&1; then
     echo "--listen 127.0.0.1:$lp --to 127.0.0.1:$PGPORT --rtt ${rtt}ms --name $r" >>"$links"
     eval "lport_$r=$lp bport_$r=$bp"
   done
-  spawn "$EB" wan --links "$links" --quiet
+  spawn "$EB" wan --links "$links" --quiet >/dev/null
   sleep 0.5
   DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts "$EB" db init >/dev/null 2>&1 || die "db init"
   for rr in $RTTS; do
@@ -54,7 +54,7 @@ else
     url[$r]=http://127.0.0.1:$lp
     wait_port "$sp" || die "stub $r"
   done
-  spawn "$EB" wan --links "$links" --quiet
+  spawn "$EB" wan --links "$links" --quiet >/dev/null
   sleep 0.5
 fi
 echo "world: $world"

@@ -4,7 +4,7 @@
 # slowest target asked alone (target: at most 1.2 x) and the collector's peak
 # resident memory for 200 targets against 10 targets (bounded: it must not
 # grow with anything but the responses it keeps).
-# The backends are stand-ins (tests/lib/stub_fast.py, one asyncio loop
+# The backends are stand-ins (tests/lib/standin_fast.py, one asyncio loop
 # answering contract-1 responses after a fixed delay): a real backend
 # serves EDGEBENCH_MAX_BENCH benchmarks at a time and 200 concurrent ones
 # would exhaust PostgreSQL's connections, which is not what this measures.
@@ -18,10 +18,10 @@ wait_port() { local i; for i in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2
 ports=()
 for i in $(seq 0 9); do
   p=$(free_port)
-  spawn python3 "$EB_SRC/tests/lib/stub_fast.py" "$p" "b$i" "$(echo "0.05 + $i * 0.03" | bc -l)"
+  spawn python3 "$EB_SRC/tests/lib/standin_fast.py" "$p" "b$i" "$(echo "0.05 + $i * 0.03" | bc -l)"
   ports+=("$p")
 done
-for p in "${ports[@]}"; do wait_port "$p" || die "stub $p"; done
+for p in "${ports[@]}"; do wait_port "$p" || die "standin $p"; done
 slow=${ports[9]}
 { echo "region,url"; for i in $(seq 0 $((N - 1))); do echo "t$i,http://127.0.0.1:${ports[$((i % 10))]}"; done; } >"$T/targets.csv"
 { echo "region,url"; for i in $(seq 0 9); do echo "t$i,http://127.0.0.1:${ports[$i]}"; done; } >"$T/ten.csv"

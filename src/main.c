@@ -2,6 +2,7 @@
 #include "backend/backend.h"
 #include "core/catalog.h"
 #include "core/cli.h"
+#include "lab/lab.h"
 #include "wan/wan.h"
 #include "overlay/overlay.h"
 #include "collect/run.h"
@@ -19,6 +20,7 @@ static const struct subcommand {
     const char *description;
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
+    {"lab", lab_main, "The whole benchmark on one machine: PostgreSQL, WAN links, backends"},
     {"wan", wan_main, "WAN emulator: TCP/UDP relay adding delay, jitter, loss, rate"},
     {"overlay", overlay_main, "WireGuard overlay plan, keys, hub/spoke configs and deploy files"},
     {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},

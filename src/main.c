@@ -1,6 +1,7 @@
 /* edgebench: one program, subcommands from one table (like `wg` or `git`). */
 #include "core/catalog.h"
 #include "core/cli.h"
+#include "netlab/nlcli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static const struct subcommand {
     const char *description;
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
+    {"netlab", netlab_main, "Namespaces + WireGuard world of lab --overlay wireguard (plumbing)"},
 };
 
 static void usage(FILE *f)

@@ -315,13 +315,8 @@ int netlab_plan(const struct netlab_options *opt, struct netlab **out)
     else
         self_exe(lab->wan_exe, sizeof(lab->wan_exe));
 
-    const char *dir = nlstate_dir();
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        log_error("cannot create %s: %s", dir, strerror(errno));
-        goto cleanup;
-    }
-    char lockp[600];
-    snprintf(lockp, sizeof(lockp), "%s/netlab.lock", dir);
+    /* One lock for every lab on the machine, wherever its state file lives. */
+    const char *lockp = "/run/edgebench-netlab.lock";
     lab->lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lab->lock_fd < 0 || flock(lab->lock_fd, LOCK_EX) < 0) {
         log_error("cannot lock %s: %s", lockp, strerror(errno));

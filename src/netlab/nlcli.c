@@ -26,7 +26,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: edgebench netlab up --hub HUB.conf --nat NAT.sh --spoke CODE=FILE...\n"
             "                          [--rtt CODE=DELAY]... [--underlay CIDR] [--workdir DIR]\n"
-            "                          [--handshake-timeout SECS]\n"
+            "                          [--handshake-timeout SECS] [--wan-exe PROGRAM]\n"
             "       edgebench netlab cleanup [--force]\n"
             "       edgebench netlab check\n\n"
             "The namespace world of `edgebench lab --overlay wireguard` on its own: one\n"
@@ -45,6 +45,8 @@ static void usage(FILE *f)
             "                        hub endpoint address = .254, PostgreSQL side = .2\n"
             "  --workdir DIR         logs and the WAN links file (default: a temporary dir)\n"
             "  --handshake-timeout S wait this long for every spoke's handshake (default 20)\n"
+            "  --wan-exe PROGRAM     run the WAN links as `PROGRAM wan --links FILE` (default:\n"
+            "                        this edgebench)\n"
             "  cleanup [--force]     remove what crashed runs left (from the state files in\n"
             "                        $EDGEBENCH_STATE_DIR, default /run/edgebench); --force\n"
             "                        also removes the worlds of labs still running\n"
@@ -98,7 +100,7 @@ static struct spoke_arg *find_spoke(struct spoke_arg *v, size_t n, const char *c
 
 static int up_main(int argc, char **argv)
 {
-    const char *hub = NULL, *nat = NULL, *underlay = NULL, *workdir = NULL;
+    const char *hub = NULL, *nat = NULL, *underlay = NULL, *workdir = NULL, *wan_exe = NULL;
     double hs_timeout = 20;
     struct spoke_arg *sp = calloc((size_t)argc, sizeof(*sp));
     const char **codes = calloc((size_t)argc, sizeof(*codes));
@@ -132,6 +134,8 @@ static int up_main(int argc, char **argv)
             underlay = v;
         } else if (!strcmp(a, "--workdir")) {
             workdir = v;
+        } else if (!strcmp(a, "--wan-exe")) {
+            wan_exe = v;
         } else if (!strcmp(a, "--handshake-timeout")) {
             if (parse_double(v, 1, 600, &hs_timeout) < 0) {
                 fprintf(stderr, "edgebench netlab up: --handshake-timeout '%s' is not 1..600\n", v);
@@ -207,7 +211,7 @@ static int up_main(int argc, char **argv)
         .workdir = workdir,
         .underlay = underlay,
         .avoid = NULL,
-        .wan_exe = NULL,
+        .wan_exe = wan_exe,
         .stop = &stop_signal,
     };
     if (netlab_plan(&opt, &lab) < 0)

@@ -8,6 +8,7 @@
 #include "netlab/nlwgconf.h"
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -27,6 +28,8 @@
 
 struct child {
     pid_t pid;
+    unsigned long long start; /* its start time, to tell it from a reused pid */
+    bool external;            /* started by the caller's spawner: never reaped here */
     bool exited;
     int status;
     char what[64];
@@ -62,6 +65,8 @@ struct netlab {
     struct child *children;
     size_t n_children;
     volatile sig_atomic_t *stop;
+    const struct netlab_spawner *spawner;
+    int home_fd; /* the namespace netlab_enter left, or -1 */
 };
 
 static const char *const db_ifname = "to-db";
@@ -291,7 +296,9 @@ int netlab_plan(const struct netlab_options *opt, struct netlab **out)
     if (!lab)
         goto cleanup;
     lab->lock_fd = -1;
+    lab->home_fd = -1;
     lab->stop = opt->stop;
+    lab->spawner = opt->spawner;
     if (opt->n_regions == 0 || opt->n_regions > NETLAB_MAX_REGIONS) {
         log_error("the overlay lab takes 1..%d regions, not %zu", NETLAB_MAX_REGIONS,
                   opt->n_regions);
@@ -463,6 +470,8 @@ static struct child *child_add(struct netlab *lab, pid_t pid, const char *what, 
     c = &lab->children[lab->n_children++];
     memset(c, 0, sizeof(*c));
     c->pid = pid;
+    c->start = nlproc_start_time(pid);
+    c->external = lab->spawner != NULL;
     snprintf(c->what, sizeof(c->what), "%s", what);
     snprintf(c->log, sizeof(c->log), "%s", logp);
     return c;
@@ -472,6 +481,22 @@ static bool child_exited(struct child *c)
 {
     if (c->exited)
         return true;
+    if (c->external) {
+        /* The caller reaps it: gone, a zombie, or another process by now. */
+        char path[64], line[512];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
+        FILE *f = fopen(path, "re");
+        size_t n = f ? fread(line, 1, sizeof(line) - 1, f) : 0;
+        if (f)
+            fclose(f);
+        line[n] = '\0';
+        char *p = strrchr(line, ')');
+        if (!p || (p[1] == ' ' && p[2] == 'Z') || nlproc_start_time(c->pid) != c->start) {
+            c->exited = true;
+            c->status = -1;
+        }
+        return c->exited;
+    }
     int st;
     pid_t r = waitpid(c->pid, &st, WNOHANG);
     if (r == c->pid) {
@@ -531,13 +556,14 @@ static int start_wireguard_go(struct netlab *lab, struct node *nd)
         goto cleanup;
     const char *argv[] = {"wireguard-go", "-f", nd->ifname, NULL};
     const char *env[] = {"WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1", NULL};
-    pid_t pid = nlproc_spawn(nd->ns, argv, env, fd, fd);
+    char what[64];
+    snprintf(what, sizeof(what), "wireguard-go %s (%s)", nd->ifname, nd->code);
+    pid_t pid = lab->spawner ? lab->spawner->spawn(lab->spawner->ctx, what, nd->ns, argv, env, logp)
+                             : nlproc_spawn(nd->ns, argv, env, fd, fd);
     if (pid < 0) {
         log_error("cannot start wireguard-go for %s: %s", nd->code, strerror(errno));
         goto cleanup;
     }
-    char what[64];
-    snprintf(what, sizeof(what), "wireguard-go %s (%s)", nd->ifname, nd->code);
     struct child *c = child_add(lab, pid, what, logp);
     if (!c) {
         nlproc_stop(pid, 1000);
@@ -673,9 +699,12 @@ static int spoke_endpoint(const char *path, const struct nlwg_conf *conf, char *
 
 static int run_nat(struct netlab *lab, const char *verb)
 {
-    char env_if[64];
+    char env_if[64], env_out[64], env_state[600];
     snprintf(env_if, sizeof(env_if), "WG_IFACE=%s", lab->hub.ifname);
-    const char *env[] = {env_if, NULL};
+    snprintf(env_out, sizeof(env_out), "OUT_IFACE=%s", db_ifname);
+    /* nat.sh remembers what it changed; keep that with the lab, not in /run. */
+    snprintf(env_state, sizeof(env_state), "NAT_STATE_DIR=%s/nat-state", lab->workdir);
+    const char *env[] = {env_if, env_out, env_state, NULL};
     const char *direct[] = {lab->nat_sh, verb, db_ifname, NULL};
     const char *viash[] = {"sh", lab->nat_sh, verb, db_ifname, NULL};
     char logp[600];
@@ -715,7 +744,9 @@ static int start_wan(struct netlab *lab, const char *links_path, int n_links)
     if (fd < 0)
         return -1;
     const char *argv[] = {lab->wan_exe, "wan", "--links", links_path, NULL};
-    pid_t pid = nlproc_spawn(lab->hub.ns, argv, NULL, fd, fd);
+    pid_t pid = lab->spawner ? lab->spawner->spawn(lab->spawner->ctx, "wan (spoke links)",
+                                                   lab->hub.ns, argv, NULL, logp)
+                             : nlproc_spawn(lab->hub.ns, argv, NULL, fd, fd);
     close(fd);
     if (pid < 0) {
         log_error("cannot start %s wan: %s", lab->wan_exe, strerror(errno));
@@ -888,24 +919,49 @@ static int handshakes(const struct node *nd, char **out)
     return 0;
 }
 
-static long long oldest_handshake(const struct node *nd)
+/* The latest handshake of nd with the peer whose public key is `key` (unix
+ * time; 0 when none yet, -1 when the interface does not answer). */
+static long long peer_handshake(const struct node *nd, const char *key)
 {
     char *text = NULL;
     if (handshakes(nd, &text) < 0)
         return -1;
-    long long oldest = -1;
-    int peers = 0;
+    long long t = 0;
+    size_t klen = strlen(key);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strncmp(line, key, klen) && line[klen] == '\t')
+            t = atoll(line + klen + 1);
+    free(text);
+    return t;
+}
+
+static int public_key(const struct node *nd, char *buf, size_t len)
+{
+    struct nlproc_result r;
+    const char *argv[] = {"wg", "show", nd->ifname, "public-key", NULL};
+    int rc = -1;
+    if (nlproc_run(nd->ns, argv, NULL, 0, 10000, &r) == 0 && r.status == 0 && r.out_len > 1) {
+        r.out[strcspn(r.out, "\n")] = '\0';
+        snprintf(buf, len, "%s", r.out);
+        rc = 0;
+    }
+    nlproc_result_free(&r);
+    return rc;
+}
+
+static size_t hub_handshakes(const struct node *nd)
+{
+    char *text = NULL;
+    if (handshakes(nd, &text) < 0)
+        return 0;
+    size_t done = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *tab = strchr(line, '\t');
-        if (!tab)
-            continue;
-        long long t = atoll(tab + 1);
-        peers++;
-        if (oldest < 0 || t < oldest)
-            oldest = t;
+        if (tab && atoll(tab + 1) > 0)
+            done++;
     }
     free(text);
-    return peers ? oldest : -1;
+    return done;
 }
 
 /* Any datagram into the tunnel makes wireguard-go start a handshake. */
@@ -929,12 +985,15 @@ static void nudge(const struct node *nd, const char *hub_overlay)
 
 int netlab_wait_handshakes(struct netlab *lab, int timeout_ms)
 {
-    char hub_overlay[64] = "";
+    char hub_overlay[64] = "", hub_key[64];
     uint64_t start = clock_now_ns();
     uint64_t deadline = start + (uint64_t)timeout_ms * 1000000ull;
     uint64_t next_nudge = start + 1000000000ull;
-    /* The hub's overlay address, for nudging: the first address of its
-     * interface as the spokes route it. */
+    if (public_key(&lab->hub, hub_key, sizeof(hub_key)) < 0) {
+        log_error("the hub's interface %s does not answer 'wg show'", lab->hub.ifname);
+        return -1;
+    }
+    /* The hub's overlay address, for nudging. */
     struct nlproc_result r;
     const char *argv[] = {"ip", "-4", "-o", "addr", "show", "dev", lab->hub.ifname, NULL};
     if (nlproc_run(lab->hub.ns, argv, NULL, 0, 10000, &r) == 0 && r.status == 0) {
@@ -946,8 +1005,11 @@ int netlab_wait_handshakes(struct netlab *lab, int timeout_ms)
     for (;;) {
         size_t missing = 0;
         for (size_t i = 0; i < lab->n; i++)
-            if (oldest_handshake(&lab->regions[i]) <= 0)
+            if (peer_handshake(&lab->regions[i], hub_key) <= 0)
                 missing++;
+        /* The hub counts a handshake once the spoke's confirming packet arrived. */
+        if (!missing && hub_handshakes(&lab->hub) < lab->n)
+            missing++;
         if (!missing)
             return 0;
         if (netlab_poll(lab) < 0 || stopping(lab))
@@ -955,7 +1017,7 @@ int netlab_wait_handshakes(struct netlab *lab, int timeout_ms)
         uint64_t now = clock_now_ns();
         if (now >= deadline) {
             for (size_t i = 0; i < lab->n; i++)
-                if (oldest_handshake(&lab->regions[i]) <= 0)
+                if (peer_handshake(&lab->regions[i], hub_key) <= 0)
                     log_error("no WireGuard handshake between %s (%s) and the hub after %d ms; "
                               "see %s/%s.log",
                               lab->regions[i].code, lab->regions[i].ifname, timeout_ms,
@@ -964,7 +1026,7 @@ int netlab_wait_handshakes(struct netlab *lab, int timeout_ms)
         }
         if (now >= next_nudge && hub_overlay[0]) {
             for (size_t i = 0; i < lab->n; i++)
-                if (oldest_handshake(&lab->regions[i]) <= 0)
+                if (peer_handshake(&lab->regions[i], hub_key) <= 0)
                     nudge(&lab->regions[i], hub_overlay);
             next_nudge = now + 1000000000ull;
         }
@@ -1023,14 +1085,9 @@ void netlab_print_handshakes(struct netlab *lab, FILE *f)
     for (size_t i = 0; i < nk; i++) {
         const struct node *nd = i < lab->n ? &lab->regions[i] : &lab->hub;
         names[i] = nd->code;
-        struct nlproc_result r;
-        const char *argv[] = {"wg", "show", nd->ifname, "public-key", NULL};
-        if (nlproc_run(nd->ns, argv, NULL, 0, 10000, &r) == 0 && r.status == 0) {
-            r.out[strcspn(r.out, "\n")] = '\0';
-            keys[i] = r.out;
-            r.out = NULL;
-        }
-        nlproc_result_free(&r);
+        char k[64];
+        if (public_key(nd, k, sizeof(k)) == 0)
+            keys[i] = strdup(k);
     }
     for (size_t i = 0; i < lab->n; i++)
         print_node(&lab->regions[i], f, names, (const char *const *)keys, nk);
@@ -1084,14 +1141,41 @@ static void ns_down(const char *ns)
     run(NULL, del);
 }
 
+int netlab_enter(struct netlab *lab, int region)
+{
+    if (lab->home_fd < 0 && (lab->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+        log_error("cannot open this process's network namespace: %s", strerror(errno));
+        return -1;
+    }
+    if (nlproc_enter(netlab_ns(lab, region)) < 0) {
+        log_error("cannot enter the namespace %s: %s", netlab_ns(lab, region), strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int netlab_return(struct netlab *lab)
+{
+    if (lab->home_fd < 0)
+        return 0;
+    if (setns(lab->home_fd, CLONE_NEWNET) < 0) {
+        log_error("cannot return to the original network namespace: %s", strerror(errno));
+        return -1;
+    }
+    close(lab->home_fd);
+    lab->home_fd = -1;
+    return 0;
+}
+
 void netlab_down(struct netlab *lab)
 {
     if (!lab)
         return;
+    netlab_return(lab);
     if (lab->nat_applied && lab->nat_sh[0])
         run_nat(lab, "down");
     for (size_t i = 0; i < lab->n_children; i++)
-        if (!lab->children[i].exited)
+        if (!lab->children[i].exited && !lab->children[i].external)
             nlproc_stop(lab->children[i].pid, 2000);
     bool clean = true;
     if (lab->state) {
@@ -1119,6 +1203,8 @@ void netlab_down(struct netlab *lab)
         log_warn("the overlay lab's state file could not be re-read; run 'edgebench lab cleanup'");
     if (lab->lock_fd >= 0)
         close(lab->lock_fd);
+    if (lab->home_fd >= 0)
+        close(lab->home_fd);
     free(lab->regions);
     free(lab->children);
     free(lab);

@@ -27,6 +27,17 @@
 struct netlab;
 struct nlstate;
 
+/* How the caller starts the long-running children (wireguard-go, the WAN)
+ * when it supervises its children itself (e.g. reaps with waitpid(-1)):
+ * spawn runs argv in namespace ns with env entries ("K=V") added and stdout
+ * and stderr appended to log_path, and returns the pid (-1 on failure). The
+ * caller reaps them; netlab only watches whether they still run. */
+struct netlab_spawner {
+    void *ctx;
+    pid_t (*spawn)(void *ctx, const char *name, const char *ns, const char *const argv[],
+                   const char *const env[], const char *log_path);
+};
+
 struct netlab_options {
     const char *const *codes; /* region codes, [a-z0-9]{1,8} */
     size_t n_regions;         /* 1..NETLAB_MAX_REGIONS */
@@ -34,6 +45,7 @@ struct netlab_options {
     const char *underlay;     /* "a.b.c.0/24", or NULL: the first free /24 of 10.201-254.x */
     const char *avoid;        /* a CIDR the underlay must not overlap (the overlay), or NULL */
     const char *wan_exe;      /* run as `WAN_EXE wan --links FILE`; NULL: this program */
+    const struct netlab_spawner *spawner; /* NULL: netlab forks and reaps them itself */
     /* Set by a signal handler: long waits give up and return -1 when it is non-zero. */
     volatile sig_atomic_t *stop;
 };
@@ -76,8 +88,16 @@ bool netlab_owns_child(struct netlab *lab, pid_t pid);
 pid_t netlab_spawn(struct netlab *lab, int region, const char *const argv[],
                    const char *const env[], int out_fd, int err_fd);
 
-/* Tears everything down (nat.sh down, children, namespaces, interfaces,
- * sockets, the state file) and frees lab. Accepts NULL. */
+/* Moves this process into the hub's (region < 0) or a region's namespace, so
+ * that what it connects to and what it starts from now on are there; the
+ * first call remembers the namespace it came from. 0 or -1 (logged). */
+int netlab_enter(struct netlab *lab, int region);
+/* Back to the namespace the process was in before netlab_enter. */
+int netlab_return(struct netlab *lab);
+
+/* Tears everything down (back to the original namespace, nat.sh down,
+ * children, namespaces, interfaces, sockets, the state file) and frees lab.
+ * Accepts NULL. */
 void netlab_down(struct netlab *lab);
 
 const char *netlab_ns(const struct netlab *lab, int region); /* region < 0: the hub */

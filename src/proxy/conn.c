@@ -1,0 +1,462 @@
+/* One client connection: optional inbound PROXY header, backend selection
+ * with connect timeout and failover, then a relay between two bufferevents
+ * with bounded buffers, half-close and an idle timeout. One access-log line
+ * when it ends.
+ *
+ * States move only through conn_set_state():
+ *   HEADER     (reading a PROXY header from a trusted upstream)
+ *   CONNECTING (a connect to a backend is in flight, with a deadline)
+ *   RELAY      (bytes flow both ways until both sides finished or an error)
+ */
+#include "proxy/state.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "proxy/geo.h"
+#include "proxy/pp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum conn_state { CONN_HEADER, CONN_CONNECTING, CONN_RELAY };
+
+struct conn {
+    struct conn *prev, *next;
+    struct proxy *px;
+    enum conn_state state;
+    struct bufferevent *client, *server;
+    struct event *timer; /* PROXY header or connect deadline */
+    struct sockaddr_storage peer, local, client_addr;
+    char country[3];
+    struct backend *backend;
+    struct backend *tried[PROXY_MAX_ATTEMPTS];
+    size_t ntried;
+    enum reason reason;
+    bool client_eof, server_eof, client_shut, server_shut;
+    uint64_t start_ns, last_active_ns;
+    uint64_t up, down;
+};
+
+static void conn_set_state(struct conn *c, enum conn_state s)
+{
+    /* HEADER -> CONNECTING -> (CONNECTING ->)* RELAY; anything else is a bug */
+    bool ok = (c->state == CONN_HEADER && s == CONN_CONNECTING) ||
+              (c->state == CONN_CONNECTING && (s == CONN_CONNECTING || s == CONN_RELAY));
+    if (!ok) {
+        log_error("connection state %d -> %d is impossible", c->state, s);
+        abort();
+    }
+    c->state = s;
+}
+
+static void fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        port = ntohs(in->sin_port);
+        snprintf(buf, len, "%s:%u", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(in6->sin6_port);
+        snprintf(buf, len, "[%s]:%u", ip, port);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+static void access_log(struct conn *c, const char *result)
+{
+    FILE *f = c->px->access_log;
+    if (!f)
+        return;
+    char client[64], ts[40];
+    fmt_addr(&c->client_addr, client, sizeof(client));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
+    fprintf(f,
+            "%s client=%s country=%s backend=%s reason=%s attempts=%zu bytes_up=%llu "
+            "bytes_down=%llu duration_ms=%.3f result=%s\n",
+            ts, client, c->country, c->backend ? c->backend->label : "-",
+            c->backend ? reason_name(c->reason) : "-", c->ntried, (unsigned long long)c->up,
+            (unsigned long long)c->down, (double)(clock_now_ns() - c->start_ns) / 1e6, result);
+}
+
+static void release_backend(struct conn *c)
+{
+    if (!c->backend)
+        return;
+    c->backend->active--;
+    backend_unref(c->backend);
+}
+
+static void conn_free(struct conn *c, const char *result)
+{
+    struct proxy *px = c->px;
+    access_log(c, result);
+    if (c->timer)
+        event_free(c->timer);
+    if (c->client)
+        bufferevent_free(c->client);
+    if (c->server)
+        bufferevent_free(c->server);
+    release_backend(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        px->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    px->nconns--;
+    free(c);
+    if (px->draining && px->nconns == 0)
+        proxy_conn_gone(px);
+}
+
+void conn_close_all(struct proxy *px)
+{
+    while (px->conns)
+        conn_free(px->conns, "drain_timeout");
+}
+
+static struct timeval ms_tv(double ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
+    return tv;
+}
+
+/* ---- relay ---- */
+
+static void maybe_finish(struct conn *c)
+{
+    if (c->client_eof && c->server_eof &&
+        evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
+        evbuffer_get_length(bufferevent_get_output(c->server)) == 0)
+        conn_free(c, "ok");
+}
+
+/* Half-close: once one side sent EOF and everything it sent was written to
+ * the other side, shut the other side's write half. */
+static void maybe_shutdown(struct conn *c)
+{
+    if (c->client_eof && !c->server_shut &&
+        evbuffer_get_length(bufferevent_get_output(c->server)) == 0) {
+        shutdown(bufferevent_getfd(c->server), SHUT_WR);
+        c->server_shut = true;
+    }
+    if (c->server_eof && !c->client_shut &&
+        evbuffer_get_length(bufferevent_get_output(c->client)) == 0) {
+        shutdown(bufferevent_getfd(c->client), SHUT_WR);
+        c->client_shut = true;
+    }
+}
+
+static void relay_read_cb(struct bufferevent *src, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state != CONN_RELAY)
+        return; /* data waits in the input buffer (read is capped by a watermark) */
+    struct proxy *px = c->px;
+    struct bufferevent *dst = src == c->client ? c->server : c->client;
+    struct evbuffer *in = bufferevent_get_input(src), *out = bufferevent_get_output(dst);
+    size_t n = evbuffer_get_length(in);
+    if (src == c->client) {
+        c->up += n;
+        px->bytes_up += n;
+    } else {
+        c->down += n;
+        px->bytes_down += n;
+    }
+    c->last_active_ns = clock_now_ns();
+    evbuffer_add_buffer(out, in);
+    if (evbuffer_get_length(out) >= px->cfg.buffer)
+        bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
+}
+
+static void relay_write_cb(struct bufferevent *dst, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state != CONN_RELAY)
+        return;
+    struct bufferevent *src = dst == c->client ? c->server : c->client;
+    bool src_eof = src == c->client ? c->client_eof : c->server_eof;
+    c->last_active_ns = clock_now_ns();
+    if (!src_eof)
+        bufferevent_enable(src, EV_READ);
+    maybe_shutdown(c);
+    maybe_finish(c);
+}
+
+static void relay_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    bool is_client = bev == c->client;
+    if (what & BEV_EVENT_TIMEOUT) {
+        uint64_t idle = (uint64_t)(c->px->cfg.idle_timeout_ms * 1e6);
+        if ((what & BEV_EVENT_WRITING) || clock_now_ns() - c->last_active_ns >= idle) {
+            conn_free(c, "idle_timeout");
+            return;
+        }
+        bufferevent_enable(bev, EV_READ); /* the other direction was active */
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        if (c->state == CONN_RELAY)
+            relay_read_cb(bev, c); /* anything still in the input buffer */
+        if (is_client)
+            c->client_eof = true;
+        else
+            c->server_eof = true;
+        bufferevent_disable(bev, EV_READ);
+        if (c->state != CONN_RELAY)
+            return;
+        maybe_shutdown(c);
+        maybe_finish(c);
+        return;
+    }
+    /* BEV_EVENT_ERROR: a reset or a failed write; nothing more can be delivered */
+    conn_free(c, is_client ? "client_error" : "backend_error");
+}
+
+/* ---- connecting ---- */
+
+static void try_next(struct conn *c);
+
+static void start_relay(struct conn *c)
+{
+    struct proxy *px = c->px;
+    event_del(c->timer);
+    conn_set_state(c, CONN_RELAY);
+    backend_passive_success(c->backend);
+    proxy_count_connection(px, c->backend, c->country);
+    px->decisions[c->reason]++;
+    int fd = bufferevent_getfd(c->server);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (px->cfg.send_proxy) {
+        uint8_t hdr[128];
+        int n = px->cfg.send_proxy == 1
+                    ? pp_write_v1((struct sockaddr *)&c->client_addr, (struct sockaddr *)&c->local,
+                                  (char *)hdr, sizeof(hdr))
+                    : pp_write_v2((struct sockaddr *)&c->client_addr, (struct sockaddr *)&c->local,
+                                  hdr, sizeof(hdr));
+        if (n > 0)
+            bufferevent_write(c->server, hdr, (size_t)n);
+    }
+    struct timeval idle = ms_tv(px->cfg.idle_timeout_ms);
+    bufferevent_setcb(c->client, relay_read_cb, relay_write_cb, relay_event_cb, c);
+    bufferevent_setcb(c->server, relay_read_cb, relay_write_cb, relay_event_cb, c);
+    bufferevent_setwatermark(c->client, EV_WRITE, px->cfg.buffer / 2, 0);
+    bufferevent_setwatermark(c->server, EV_WRITE, px->cfg.buffer / 2, 0);
+    bufferevent_setwatermark(c->client, EV_READ, 0, px->cfg.buffer);
+    bufferevent_setwatermark(c->server, EV_READ, 0, px->cfg.buffer);
+    if (px->cfg.idle_timeout_ms > 0) {
+        bufferevent_set_timeouts(c->client, &idle, &idle);
+        bufferevent_set_timeouts(c->server, &idle, &idle);
+    }
+    c->last_active_ns = clock_now_ns();
+    bufferevent_enable(c->server, EV_READ | EV_WRITE);
+    if (!c->client_eof)
+        bufferevent_enable(c->client, EV_READ | EV_WRITE);
+    else
+        bufferevent_enable(c->client, EV_WRITE);
+    /* bytes the client sent while we were connecting */
+    if (evbuffer_get_length(bufferevent_get_input(c->client)))
+        relay_read_cb(c->client, c);
+    maybe_shutdown(c);
+}
+
+static void connect_failed(struct conn *c, const char *why)
+{
+    struct proxy *px = c->px;
+    struct backend *b = c->backend;
+    b->failures++;
+    backend_passive_failure(b, why);
+    log_info("connect to %s failed (%s); trying the next candidate", b->label, why);
+    bufferevent_free(c->server);
+    c->server = NULL;
+    release_backend(c);
+    c->backend = NULL;
+    px->failovers++;
+    try_next(c);
+}
+
+static void connect_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        start_relay(c);
+        return;
+    }
+    int err = EVUTIL_SOCKET_ERROR();
+    connect_failed(c, err ? strerror(err) : "connection refused");
+}
+
+static void client_wait_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & BEV_EVENT_EOF) {
+        c->client_eof = true;
+        bufferevent_disable(bev, EV_READ);
+        if (c->state == CONN_HEADER)
+            conn_free(c, "client_closed");
+        return; /* still connecting: relay what was sent, then half-close */
+    }
+    conn_free(c, "client_error");
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state == CONN_HEADER) {
+        c->px->bad_proxy_header++;
+        conn_free(c, "proxy_header_timeout");
+        return;
+    }
+    connect_failed(c, "connect timeout");
+}
+
+static void try_next(struct conn *c)
+{
+    struct proxy *px = c->px;
+    enum reason reason = REASON_NEAREST;
+    struct backend *b = NULL;
+    if (c->ntried < (size_t)px->cfg.max_attempts)
+        b = balance_pick(px, (struct sockaddr *)&c->client_addr, c->country, c->tried, c->ntried,
+                         &reason);
+    if (!b) {
+        px->refused_nobackend++;
+        conn_free(c, c->ntried ? "all_backends_failed" : "no_backend");
+        return;
+    }
+    if (c->ntried == 0)
+        c->reason = reason;
+    else
+        c->reason = REASON_FAILOVER;
+    c->tried[c->ntried++] = b;
+    c->backend = b;
+    conn_set_state(c, CONN_CONNECTING);
+    c->server = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->server) {
+        conn_free(c, "out_of_memory");
+        return;
+    }
+    bufferevent_setcb(c->server, NULL, NULL, connect_event_cb, c);
+    struct timeval tv = ms_tv(px->cfg.connect_timeout_ms);
+    evtimer_add(c->timer, &tv);
+    if (bufferevent_socket_connect(c->server, (struct sockaddr *)&b->route.sa,
+                                   (int)b->route.salen) < 0) {
+        event_del(c->timer);
+        connect_failed(c, strerror(errno ? errno : ECONNREFUSED));
+    }
+}
+
+static void route_client(struct conn *c)
+{
+    geo_lookup(c->px->geo, (struct sockaddr *)&c->client_addr, c->country);
+    try_next(c);
+}
+
+static void header_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state != CONN_HEADER)
+        return;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+    if (len > PP_MAX_HEADER)
+        len = PP_MAX_HEADER;
+    const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)len);
+    struct pp_header h;
+    int n = pp_parse(p, len, &h);
+    if (n == 0 && len < PP_MAX_HEADER)
+        return;
+    if (n <= 0) {
+        c->px->bad_proxy_header++;
+        conn_free(c, "bad_proxy_header");
+        return;
+    }
+    evbuffer_drain(in, (size_t)n);
+    event_del(c->timer);
+    if (!h.local) {
+        c->client_addr = h.src;
+        c->local = h.dst;
+    }
+    route_client(c);
+}
+
+static bool trusted(const struct proxy *px, const struct sockaddr *sa)
+{
+    for (size_t i = 0; i < px->cfg.ntrusted; i++)
+        if (geo_cidr_match(px->cfg.trusted[i].family, px->cfg.trusted[i].addr,
+                           px->cfg.trusted[i].prefix, sa))
+            return true;
+    return false;
+}
+
+void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peerlen)
+{
+    if (px->nconns >= px->cfg.max_conns || px->draining) {
+        px->refused_cap++;
+        close(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
+    }
+    px->accepted++;
+    c->px = px;
+    c->start_ns = clock_now_ns();
+    memcpy(&c->peer, peer, (size_t)peerlen < sizeof(c->peer) ? (size_t)peerlen : sizeof(c->peer));
+    c->client_addr = c->peer;
+    socklen_t sl = sizeof(c->local);
+    getsockname(fd, (struct sockaddr *)&c->local, &sl);
+    strcpy(c->country, "--");
+    c->next = px->conns;
+    if (px->conns)
+        px->conns->prev = c;
+    px->conns = c;
+    px->nconns++;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->client = bufferevent_socket_new(px->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(px->base, deadline_cb, c);
+    if (!c->client || !c->timer) {
+        if (!c->client)
+            close(fd);
+        conn_free(c, "out_of_memory");
+        return;
+    }
+    /* the client may send while we connect: keep at most one buffer of it */
+    bufferevent_setwatermark(c->client, EV_READ, 0, px->cfg.buffer);
+    if (trusted(px, peer)) {
+        c->state = CONN_HEADER;
+        bufferevent_setcb(c->client, header_read_cb, NULL, client_wait_event_cb, c);
+        bufferevent_enable(c->client, EV_READ);
+        struct timeval tv = ms_tv(px->cfg.connect_timeout_ms);
+        evtimer_add(c->timer, &tv);
+        return;
+    }
+    c->state = CONN_HEADER; /* no header expected: move on at once */
+    bufferevent_setcb(c->client, relay_read_cb, NULL, client_wait_event_cb, c);
+    bufferevent_enable(c->client, EV_READ);
+    route_client(c);
+}

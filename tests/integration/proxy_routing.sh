@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# edgebench proxy end to end with real TCP backends: geo routing for a table
+# of countries, failover when the nearest backend dies, affinity and its
+# expiry, hot reload with a live connection, malformed routing tables,
+# half-close, PROXY protocol out and in, SIGTERM drain.
+. "$(dirname "$0")/../lib/harness.sh"
+TOOL="python3 $(dirname "$0")/proxy_tool.py"
+cd "$T" || exit 1
+
+start_backend() { # NAME -> sets port var BP_NAME and pid var PID_NAME
+  local port; port=$(free_port)
+  spawn $TOOL serve "$1" "$port" >"$T/$1.out" 2>&1
+  eval "BP_$1=$port PID_$1=$LAST_PID"
+}
+wait_line() { # FILE PATTERN [tries of 0.1 s]
+  local i; for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1
+}
+for r in lhr cdg nrt syd gru iad syd2; do start_backend $r; done
+for r in lhr cdg nrt syd gru iad syd2; do wait_line "$T/$r.out" ready || die "backend $r did not start"; done
+
+DB=$T/routing.db
+for r in lhr cdg nrt syd gru iad; do
+  eval port=\$BP_$r
+  "$EB" proxy routes add --routes "$DB" --region $r --address 127.0.0.1 --port "$port" >/dev/null \
+    || die "routes add $r"
+done
+"$EB" proxy routes add --routes "$DB" --region syd --address 127.0.0.1 --port "$BP_syd2" >/dev/null
+check "routes list shows 7 rows" test "$("$EB" proxy routes list --routes "$DB" | tail -n +2 | wc -l)" -eq 7
+check "routes add rejects an unknown region (exit 2)" \
+  test "$("$EB" proxy routes add --routes "$DB" --region xyz --address 127.0.0.1 --port 1 2>/dev/null; echo $?)" -eq 2
+check "routes add rejects a hostname" \
+  bash -c "! '$EB' proxy routes add --routes '$DB' --region lhr --address example.com --port 1 2>&1 | grep -q '^[0-9]'"
+
+cat >"$T/geo.csv" <<'CSV'
+cidr,country
+127.1.0.0/16,GB
+127.2.0.0/16,FR
+127.3.0.0/16,JP
+127.4.0.0/16,AU
+127.5.0.0/16,BR
+127.6.0.0/16,US
+127.7.0.0/16,DE
+127.8.0.0/16,AR
+CSV
+
+PP=$(free_port); ADMIN=$(free_port)
+spawn "$EB" proxy --listen 127.0.0.1:"$PP" --routes "$DB" --geoip-csv "$T/geo.csv" --pop lhr \
+  --admin 127.0.0.1:"$ADMIN" --health tcp --health-interval 10s --rise 1 --fall 1 \
+  --connect-timeout 500ms --affinity-ttl 300ms >"$T/access.log" 2>"$T/proxy.err"
+PROXY_PID=$LAST_PID
+wait_line "$T/proxy.err" "listening on" || die "proxy did not start: $(cat "$T/proxy.err")"
+
+# --- routing decisions for a table of countries ---
+for pair in 127.1.0.5:lhr 127.2.0.5:cdg 127.3.0.5:nrt 127.5.0.5:gru 127.6.0.5:iad 127.7.0.5:cdg \
+            127.8.0.5:gru 127.9.0.5:lhr; do
+  src=${pair%:*}; want=${pair#*:}
+  got=$($TOOL ask 127.0.0.1:"$PP" "$src" | cut -d' ' -f1)
+  check "client $src served by $want (got $got)" test "$got" = "$want"
+done
+check "access log names country and reason" grep -q "client=127.2.0.5:[0-9]* country=FR backend=cdg/127.0.0.1:$BP_cdg reason=nearest attempts=1" "$T/access.log"
+check "unknown country goes to the POP" grep -q "client=127.9.0.5:[0-9]* country=-- backend=lhr/.* reason=pop" "$T/access.log"
+
+# --- weights and affinity: two backends in syd ---
+got=$($TOOL count 127.0.0.1:"$PP" 127.4.0.9 12)
+check "affinity: 12 quick connections from one client, one backend ($got)" test "$(echo "$got" | wc -w)" -eq 1
+got=$($TOOL count 127.0.0.1:"$PP" 127.4.0.9 14 0.45)
+check "affinity expires after its TTL: both syd backends seen ($got)" test "$(echo "$got" | wc -w)" -eq 2
+check "affinity decisions are logged" grep -q "client=127.4.0.9:.* reason=affinity" "$T/access.log"
+
+# --- half-close: the backend answers after the client's EOF ---
+got=$($TOOL halfclose 127.0.0.1:"$PP" 127.1.0.6)
+check "half-close relays the answer sent after EOF ($got)" test "$got" = "lhr pp=none last words | lhr bye"
+
+# --- hot reload: a live connection survives its backend leaving the table ---
+$TOOL hold 127.0.0.1:"$PP" 127.3.0.7 2.5 >"$T/hold.out" &
+HOLD=$!
+sleep 0.7
+"$EB" proxy routes remove --routes "$DB" --address 127.0.0.1 --port "$BP_nrt" >/dev/null
+wait_line "$T/proxy.err" "reloaded (file changed): 6 backends" 40
+check "routing.db change reloaded" grep -q "reloaded (file changed): 6 backends" "$T/proxy.err"
+got=$($TOOL ask 127.0.0.1:"$PP" 127.3.0.8 | cut -d' ' -f1)
+check "new JP clients avoid the removed backend (got $got)" test "$got" != nrt
+wait "$HOLD"
+check "live connection kept its backend across the reload ($(cat "$T/hold.out"))" test "$(cat "$T/hold.out")" = "nrt nrt"
+"$EB" proxy routes add --routes "$DB" --region nrt --address 127.0.0.1 --port "$BP_nrt" >/dev/null
+wait_line "$T/proxy.err" "reloaded (file changed): 7 backends" 40
+
+# --- malformed routing tables keep the last good one ---
+cp "$DB" "$T/good.db"
+python3 - "$DB" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.execute("INSERT INTO routes (region, address, port) VALUES ('atlantis', '127.0.0.1', 9)"); c.commit()
+PY
+wait_line "$T/proxy.err" "region 'atlantis' is not in the catalog" 40
+check "a row with an unknown region is rejected and named" grep -q "rejected.*region 'atlantis' is not in the catalog.*keeping the last good table (7 backends)" "$T/proxy.err"
+head -c 3000 "$T/good.db" >"$DB"
+wait_line "$T/proxy.err" "not a database\|malformed\|rejected.*good table" 40
+sleep 1.2
+check "a half-written file is rejected" test "$(grep -c 'rejected' "$T/proxy.err")" -ge 2
+got=$($TOOL ask 127.0.0.1:"$PP" 127.3.0.9 | cut -d' ' -f1)
+check "still routing with the last good table (JP -> $got)" test "$got" = nrt
+cp "$T/good.db" "$DB.tmp" && mv "$DB.tmp" "$DB"
+wait_line "$T/proxy.err" "reloaded (file changed): 7 backends" 40
+kill -HUP "$PROXY_PID"
+wait_line "$T/proxy.err" "reloaded (SIGHUP)" 40
+check "SIGHUP reloads" grep -q "reloaded (SIGHUP): 7 backends" "$T/proxy.err"
+
+# --- failover: the nearest backend dies, the client is still answered ---
+kill "$PID_lhr"; wait "$PID_lhr" 2>/dev/null
+got=$($TOOL ask 127.0.0.1:"$PP" 127.1.0.9 | cut -d' ' -f1)
+check "GB client answered by another region when lhr is dead (got $got)" test -n "$got" -a "$got" != lhr
+check "the failover is logged with 2 attempts" grep -q "client=127.1.0.9:.* reason=failover attempts=2 .*result=ok" "$T/access.log"
+check "the dead backend is marked down" grep -q "backend lhr/127.0.0.1:$BP_lhr marked down" "$T/proxy.err"
+m=$(curl -s "http://127.0.0.1:$ADMIN/metrics")
+check "metrics count the failover" bash -c "echo '$m' | grep -q '^edgebench_proxy_failovers_total [1-9]'"
+check "metrics show lhr down" bash -c "echo '$m' | grep -q 'edgebench_proxy_backend_up{backend=\"127.0.0.1:$BP_lhr\",region=\"lhr\"} 0'"
+check "metrics count connections by country" bash -c "echo '$m' | grep -q 'country=\"JP\"'"
+j=$(curl -s "http://127.0.0.1:$ADMIN/api/backends")
+check "/api/backends is JSON with health" test "$(echo "$j" | jq '[.backends[] | select(.healthy == false)] | length')" -eq 1
+check "admin 404 names the endpoints" bash -c "curl -s http://127.0.0.1:$ADMIN/nope | grep -q /metrics"
+
+# --- PROXY protocol: A sends v1 to B, B trusts only 127.0.0.1 ---
+PB=$(free_port)
+"$EB" proxy routes add --routes "$T/a.db" --region lhr --address 127.0.0.1 --port "$PB" >/dev/null
+spawn "$EB" proxy --listen 127.0.0.1:"$PB" --routes "$DB" --geoip-csv "$T/geo.csv" \
+  --accept-proxy-from 127.0.0.1/32 --send-proxy v2 --health none >"$T/b.log" 2>"$T/b.err"
+PA=$(free_port)
+spawn "$EB" proxy --listen 127.0.0.1:"$PA" --routes "$T/a.db" --geoip-csv "$T/geo.csv" \
+  --send-proxy v1 --health none >"$T/a.log" 2>"$T/a.err"
+wait_line "$T/a.err" "listening on" && wait_line "$T/b.err" "listening on"
+got=$($TOOL ask 127.0.0.1:"$PA" 127.3.0.11)
+check "through A then B: B routes by the client A saw, JP -> nrt, v2 carries it ($got)" \
+  test "$got" = "nrt pp=127.3.0.11 hello"
+check "B logs the real client" grep -q "client=127.3.0.11:[0-9]* country=JP" "$T/b.log"
+got=$($TOOL pp1 127.0.0.1:"$PB" 127.3.0.12)
+check "a PROXY header from the trusted peer is honoured ($got)" test "${got%% *}" = nrt
+got=$(python3 - "$PB" <<'PY'
+import socket, sys
+s = socket.socket(); s.bind(("127.2.0.20", 0)); s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"PROXY TCP4 127.3.0.13 127.0.0.1 1 2\r\nhello\n")
+print(s.makefile("rb").readline().decode().split(" ")[0])
+PY
+)
+check "a PROXY header from an untrusted client is not believed (FR -> $got)" test "$got" = cdg
+got=$(printf 'PROXY TCP4 nonsense\r\n' | nc -q 2 -w 3 127.0.0.1 "$PB" | wc -c)
+check "a malformed header from the trusted peer closes the connection" test "$got" -eq 0
+check "it is logged" grep -q "result=bad_proxy_header" "$T/b.log"
+
+# --- SIGTERM drains: the live connection finishes, new ones are refused ---
+$TOOL hold 127.0.0.1:"$PP" 127.2.0.30 1.5 >"$T/drain.out" &
+HOLD=$!
+sleep 0.5
+kill -TERM "$PROXY_PID"
+sleep 0.3
+check "no new connections while draining" bash -c "! $TOOL ask 127.0.0.1:$PP 127.2.0.31 >/dev/null 2>&1"
+wait "$HOLD"
+check "the draining connection completed ($(cat "$T/drain.out"))" test "$(cat "$T/drain.out")" = "cdg cdg"
+for _ in $(seq 50); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.1; done
+check "proxy exited after draining" bash -c "! kill -0 $PROXY_PID 2>/dev/null"
+wait "$PROXY_PID"; rc=$?
+check "exit status 0 after drain (got $rc)" test "$rc" -eq 0
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/a.err' '$T/b.err'"

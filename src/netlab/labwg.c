@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "netlab/nlproc.h"
+#include "netlab/nlstate.h"
 #include "netlab/nlwgconf.h"
 
 #include <arpa/inet.h>
@@ -49,7 +50,15 @@ int labwg_prepare(const struct labwg_config *cfg, struct labwg **out, char *err,
         .spawner = cfg->spawner,
         .stop = cfg->stop,
     };
-    if (netlab_plan(&opt, &lw->lab) < 0 || netlab_underlay_up(lw->lab) < 0) {
+    if (netlab_plan(&opt, &lw->lab) < 0) {
+        snprintf(err, errlen, "the overlay lab could not be planned (see above)");
+        goto cleanup;
+    }
+    if (cfg->record_dir && nlstate_add(netlab_state(lw->lab), "dir", cfg->record_dir) < 0) {
+        snprintf(err, errlen, "cannot write the lab's state file");
+        goto cleanup;
+    }
+    if (netlab_underlay_up(lw->lab) < 0) {
         snprintf(err, errlen, "the overlay lab's namespaces could not be set up (see above)");
         goto cleanup;
     }

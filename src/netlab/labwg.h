@@ -25,12 +25,13 @@
 struct labwg;
 
 struct labwg_config {
-    const char *exe;          /* the edgebench binary (a real path, not /proc/self/exe) */
+    const char *exe;          /* the edgebench binary (/proc/self/exe will do) */
     const char *dir;          /* existing private directory: plan, keys, rendered files, logs */
     const char *const *codes; /* region codes of the catalog */
     const double *rtt_ms;     /* each region's round-trip time to the hub */
     size_t n;
-    const char *topology; /* "hub" or "mesh"; NULL: hub */
+    const char *topology;   /* "hub" or "mesh"; NULL: hub */
+    const char *record_dir; /* removed by `lab cleanup` if the lab dies; NULL: none */
     const struct netlab_spawner *spawner;
     volatile sig_atomic_t *stop;
 };

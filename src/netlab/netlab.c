@@ -77,27 +77,23 @@ static void addr_text(uint32_t a, char *buf, size_t len)
     inet_ntop(AF_INET, &in, buf, (socklen_t)len);
 }
 
+/* A stop request: the caller's flag, or SIGINT/SIGTERM/SIGHUP pending while
+ * the caller blocks them (a caller that reads signals from a signalfd). */
 static bool stopping(const struct netlab *lab)
 {
-    return lab->stop && *lab->stop;
+    if (lab->stop && *lab->stop)
+        return true;
+    sigset_t pending;
+    if (sigpending(&pending) < 0)
+        return false;
+    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
+           sigismember(&pending, SIGHUP) == 1;
 }
 
 static bool in_path(const char *prog)
 {
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     char buf[1024];
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog) < (int)sizeof(buf) &&
-            access(buf, X_OK) == 0)
-            return true;
-        path += n;
-        if (*path == ':')
-            path++;
-    }
-    return false;
+    return nlproc_find_in_path(prog, buf, sizeof(buf)) == 0;
 }
 
 const char *netlab_unsupported(char *buf, size_t len)
@@ -1196,7 +1192,7 @@ void netlab_down(struct netlab *lab)
         }
         /* Whatever the list above missed (e.g. a step that failed half-way),
          * the state file still names. */
-        clean = nlstate_undo(nlstate_path(lab->state), NULL) >= 0;
+        clean = nlstate_undo(nlstate_path(lab->state), false, NULL) >= 0;
         nlstate_close(lab->state, true);
     }
     if (!clean)

@@ -243,10 +243,8 @@ static int up_main(int argc, char **argv)
     rc = 0;
 cleanup:
     netlab_down(lab);
-    if (made_tmp && !lab) {
-        /* Not recorded yet (planning failed): remove it here. */
-        rmdir(tmpdir);
-    }
+    if (made_tmp)
+        nlstate_remove_dir(tmpdir);
     free(sp);
     free(codes);
     free(confs);

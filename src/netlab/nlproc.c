@@ -40,6 +40,23 @@ int nlproc_enter(const char *ns)
     return rc;
 }
 
+int nlproc_find_in_path(const char *prog, char *buf, size_t len)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        if (n && snprintf(buf, len, "%.*s/%s", (int)n, path, prog) < (int)len &&
+            access(buf, X_OK) == 0)
+            return 0;
+        path += n;
+        if (*path == ':')
+            path++;
+    }
+    return -1;
+}
+
 void nlproc_describe(const char *const argv[], char *buf, size_t len)
 {
     size_t used = 0;

@@ -53,6 +53,9 @@ int nlproc_stop(pid_t pid, int grace_ms);
  * Returns how many there were, or -1 when ns does not exist. */
 int nlproc_stop_ns(const char *ns, int grace_ms);
 
+/* The full path of prog found in $PATH (or a default PATH). 0 or -1. */
+int nlproc_find_in_path(const char *prog, char *buf, size_t len);
+
 /* Joins argv into buf for messages ("ip -n x link add ..."). */
 void nlproc_describe(const char *const argv[], char *buf, size_t len);
 

@@ -159,7 +159,10 @@ int nlstate_parse_line(const char *line, char *kind, size_t kind_len, char *valu
     }
     if (!strcmp(kind, "dir")) {
         const char *base = strrchr(value, '/');
-        return path_ok(value) && base && !strncmp(base + 1, "eb", 2) ? 0 : -1;
+        return path_ok(value) && base &&
+                       (!strncmp(base + 1, "eb", 2) || !strncmp(base + 1, "edgebench", 9))
+                   ? 0
+                   : -1;
     }
     return -1;
 }
@@ -173,6 +176,11 @@ static int rm_entry_cb(const char *path, const struct stat *st, int flag, struct
     else
         unlink(path);
     return 0;
+}
+
+int nlstate_remove_dir(const char *path)
+{
+    return nftw(path, rm_entry_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static bool owner_alive(const char *value)
@@ -283,7 +291,7 @@ static int undo_kind(const struct entry *v, size_t n, const char *kind, FILE *re
     return removed;
 }
 
-int nlstate_undo(const char *path, FILE *report)
+int nlstate_undo(const char *path, bool dirs, FILE *report)
 {
     struct entry *v = NULL;
     size_t n = 0;
@@ -292,7 +300,8 @@ int nlstate_undo(const char *path, FILE *report)
     static const char *const order[] = {"pid", "ns", "link", "wgsock", "dir"};
     int removed = 0;
     for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
-        removed += undo_kind(v, n, order[k], report);
+        if (dirs || strcmp(order[k], "dir"))
+            removed += undo_kind(v, n, order[k], report);
     free(v);
     unlink(path);
     return removed;
@@ -326,7 +335,7 @@ int nlstate_cleanup(bool force, FILE *report)
                 fprintf(report, "%s: its lab is still running; left alone\n", path);
             continue;
         }
-        int k = nlstate_undo(path, report);
+        int k = nlstate_undo(path, true, report);
         if (k > 0)
             total += k;
     }

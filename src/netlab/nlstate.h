@@ -10,7 +10,7 @@
  *   wgsock PATH           a wireguard-go control socket (/var/run/wireguard/X.sock)
  *   pid PID STARTTIME     a process outside the namespaces
  *   dir PATH              a temporary directory (removed recursively; its name
- *                         must start with "eb")
+ *                         must start with "eb" or "edgebench")
  * Undo order: pid, ns (processes, then the namespace), link, wgsock, dir. */
 #ifndef EB_NETLAB_NLSTATE_H
 #define EB_NETLAB_NLSTATE_H
@@ -35,14 +35,18 @@ const char *nlstate_path(const struct nlstate *s);
 /* Closes the file; removes it when remove_file (after a clean teardown). */
 void nlstate_close(struct nlstate *s, bool remove_file);
 
-/* Undoes everything the state file at path lists, then removes it. Writes one
- * line per removed item to report (may be NULL). Returns how many items were
- * removed, or -1 when the file cannot be read. */
-int nlstate_undo(const char *path, FILE *report);
+/* Undoes everything the state file at path lists (the "dir" entries only
+ * when dirs: a lab that ends normally removes its own directories), then
+ * removes it. Writes one line per removed item to report (may be NULL).
+ * Returns how many items were removed, or -1 when the file cannot be read. */
+int nlstate_undo(const char *path, bool dirs, FILE *report);
 
 /* Undoes every state file in nlstate_dir() whose owner is no longer running
  * (and every one, when force). Returns the number of items removed, or -1. */
 int nlstate_cleanup(bool force, FILE *report);
+
+/* Removes a directory tree (no symlinks followed). 0 or -1. */
+int nlstate_remove_dir(const char *path);
 
 /* Checks one state line; 0 when it is well formed (used by the fuzz harness). */
 int nlstate_parse_line(const char *line, char *kind, size_t kind_len, char *value,

@@ -23,6 +23,9 @@ struct labwg {
     char db_client[40];
     char db_host[64];
     char (*overlay)[64];
+    char (*codes)[16]; /* copies: the caller's arrays need not outlive prepare */
+    const char **code_ptrs;
+    double *rtt;
 };
 
 const char *labwg_unsupported(char *buf, size_t len)
@@ -41,8 +44,24 @@ int labwg_prepare(const struct labwg_config *cfg, struct labwg **out, char *err,
     lw->cfg = *cfg;
     snprintf(lw->dir, sizeof(lw->dir), "%s", cfg->dir);
     lw->cfg.dir = lw->dir;
+    size_t n = cfg->n ? cfg->n : 1;
+    lw->codes = calloc(n, sizeof(*lw->codes));
+    lw->code_ptrs = calloc(n, sizeof(*lw->code_ptrs));
+    lw->rtt = calloc(n, sizeof(*lw->rtt));
+    if (!lw->codes || !lw->code_ptrs || !lw->rtt) {
+        snprintf(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < cfg->n; i++) {
+        snprintf(lw->codes[i], sizeof(lw->codes[i]), "%s", cfg->codes[i]);
+        lw->code_ptrs[i] = lw->codes[i];
+        lw->rtt[i] = cfg->rtt_ms ? cfg->rtt_ms[i] : -1;
+    }
+    lw->cfg.codes = lw->code_ptrs;
+    lw->cfg.rtt_ms = lw->rtt;
+    lw->cfg.record_dir = NULL;
     struct netlab_options opt = {
-        .codes = cfg->codes,
+        .codes = lw->cfg.codes,
         .n_regions = cfg->n,
         .workdir = lw->dir,
         .avoid = OVERLAY_SUBNET,
@@ -222,5 +241,8 @@ void labwg_down(struct labwg *lw)
         return;
     netlab_down(lw->lab);
     free(lw->overlay);
+    free(lw->codes);
+    free(lw->code_ptrs);
+    free(lw->rtt);
     free(lw);
 }

@@ -1179,7 +1179,10 @@ void netlab_down(struct netlab *lab)
             ns_down(lab->regions[i].ns);
         ns_down(lab->hub.ns);
         char p[300];
+        /* Deleting the hub's namespace deletes the pair, asynchronously. */
         snprintf(p, sizeof(p), "/sys/class/net/%s", lab->host_link);
+        for (int i = 0; i < 50 && access(p, F_OK) == 0; i++)
+            sleep_ms(10);
         if (access(p, F_OK) == 0) {
             const char *del[] = {"ip", "link", "del", lab->host_link, NULL};
             run(NULL, del);

@@ -265,6 +265,9 @@ static int undo_kind(const struct entry *v, size_t n, const char *kind, FILE *re
         } else if (!strcmp(kind, "link")) {
             char p[600];
             snprintf(p, sizeof(p), "/sys/class/net/%s", val);
+            /* A veth goes with its peer's namespace, asynchronously. */
+            for (int w = 0; w < 50 && access(p, F_OK) == 0; w++)
+                usleep(10000);
             if (access(p, F_OK) < 0)
                 continue;
             const char *argv[] = {"ip", "link", "del", val, NULL};

@@ -1168,8 +1168,11 @@ void netlab_down(struct netlab *lab)
     if (!lab)
         return;
     netlab_return(lab);
-    if (lab->nat_applied && lab->nat_sh[0])
+    if (lab->nat_applied && lab->nat_sh[0]) {
+        log_debug("teardown: %s down", lab->nat_sh);
         run_nat(lab, "down");
+    }
+    log_debug("teardown: processes, namespaces, interfaces, sockets");
     for (size_t i = 0; i < lab->n_children; i++)
         if (!lab->children[i].exited && !lab->children[i].external)
             nlproc_stop(lab->children[i].pid, 2000);

@@ -33,7 +33,7 @@ struct child {
     bool exited;
     int status;
     char what[64];
-    char log[512];
+    char log[PATH_MAX];
 };
 
 struct node {

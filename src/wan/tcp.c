@@ -362,9 +362,10 @@ static int dir_events(struct dir *d)
 
 static void connect_failed(struct tcp_conn *c, int err)
 {
-    log_warn("link %s: connect to %s:%u failed: %s; resetting the client",
-             *c->l->spec.name ? c->l->spec.name : "-", c->l->spec.to_host, c->l->spec.to_port,
-             strerror(err));
+    const struct wan_link_spec *s = &c->l->spec;
+    log_warn("link %s%s:%u: connect to %s:%u failed: %s; resetting the client", s->name,
+             *s->name ? " " : "", *s->listen_host ? s->listen_host : "*", s->listen_port,
+             s->to_host, s->to_port, strerror(err));
     if (c->fd[WAN_DOWN] >= 0)
         close(c->fd[WAN_DOWN]);
     c->fd[WAN_DOWN] = -1;

@@ -363,7 +363,7 @@ static int dir_events(struct dir *d)
 static void connect_failed(struct tcp_conn *c, int err)
 {
     const struct wan_link_spec *s = &c->l->spec;
-    log_warn("link %s%s:%u: connect to %s:%u failed: %s; resetting the client", s->name,
+    log_warn("link %s%s%s:%u: connect to %s:%u failed: %s; resetting the client", s->name,
              *s->name ? " " : "", *s->listen_host ? s->listen_host : "*", s->listen_port,
              s->to_host, s->to_port, strerror(err));
     if (c->fd[WAN_DOWN] >= 0)

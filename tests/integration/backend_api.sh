@@ -71,6 +71,11 @@ for path in /api/info /healthz /api/rds/health "/api/rds/benchmark?iterations=1&
 done
 ok "headers on every endpoint checked"
 check "unknown path -> 404" test "$(http_code "$U/nope")" = 404
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$U/api/info")
+check "a header block over the limit is refused ($code)" test "$code" != 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$U/api/info")
+check "PUT is refused ($code)" test "$code" = 405
 
 # --- bad input --------------------------------------------------------------------
 for q in iterations=abc iterations=0 iterations=101 iterations=-1 iterations=1e3 iterations= \

@@ -146,9 +146,9 @@ static void write_db(const char *path)
     for (size_t i = 0; i < nnodes; i++) {
         for (int side = 0; side < 2; side++) {
             long v = tree[i][side];
-            uint32_t rec = v >= 0        ? (uint32_t)v
+            uint32_t rec = v >= 0       ? (uint32_t)v
                            : v == EMPTY ? (uint32_t)nnodes
-                                         : (uint32_t)(nnodes + 16 + off[-2 - v]);
+                                        : (uint32_t)(nnodes + 16 + off[-2 - v]);
             uint8_t b[3] = {(uint8_t)(rec >> 16), (uint8_t)(rec >> 8), (uint8_t)rec};
             fwrite(b, 1, 3, f);
         }
@@ -211,9 +211,9 @@ static void test_mmdb_layouts(void **state)
     struct geo *g = geo_open_mmdb(path, err, sizeof(err));
     if (!g)
         fail_msg("%s", err);
-    expect(g, AF_INET, "127.1.2.3", 0, "GB");          /* top-level country_code */
-    expect(g, AF_INET, "127.2.0.9", 0, "JP");          /* country.iso_code */
-    expect(g, AF_INET6, "::ffff:127.1.0.1", 0, "GB");  /* IPv4-mapped looked up as IPv4 */
+    expect(g, AF_INET, "127.1.2.3", 0, "GB");         /* top-level country_code */
+    expect(g, AF_INET, "127.2.0.9", 0, "JP");         /* country.iso_code */
+    expect(g, AF_INET6, "::ffff:127.1.0.1", 0, "GB"); /* IPv4-mapped looked up as IPv4 */
     expect(g, AF_INET6, "::ffff:127.2.200.1", 0, "JP");
     expect(g, AF_INET6, "2001:db8:5::1", 0, "FR");
     expect(g, AF_INET, "127.3.0.1", -1, "--");

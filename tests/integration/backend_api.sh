@@ -157,6 +157,16 @@ wait $SLOW
 secs=$(sed -n 's/closed after \([0-9.]*\) s/\1/p' "$T/slow.txt")
 check "slow client cut off after about 3 s (${secs:-never} s)" awk -v t="${secs:-99}" 'BEGIN{exit !(t >= 2 && t < 12)}'
 
+# A client that gives up while its benchmark waits: the reply goes nowhere, the backend lives on.
+psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(1.5); commit" >/dev/null &
+LOCKPID=$!
+sleep 0.3
+curl -s -m 0.5 -o /dev/null "$U/api/rds/benchmark?iterations=2&warmup=0"
+wait $LOCKPID
+sleep 0.3
+check "a client gone before its benchmark ended does not hurt the backend" test "$(http_code "$U/healthz")" = 200
+check "and its worker is free again" jqt '.insert_samples==1' "$(curl -s "$U/api/rds/benchmark?iterations=1&warmup=0")"
+
 # --- logs -------------------------------------------------------------------------------
 n_info=$(grep -c 'GET /api/info 200' "$T/backend.log")
 check "one log line per /api/info request ($n_info)" test "$n_info" -ge 4

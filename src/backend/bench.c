@@ -206,11 +206,19 @@ static int op_exec(PGconn *conn, enum bench_op op, enum bench_mode mode, const s
         t1 = clock_now_ns();
         break;
     case MODE_COMPAT2RTT:
+        /* What the seed's Go driver (lib/pq) did: a statement without
+         * parameters (the seed's SELECT COUNT(*)) goes as one simple query;
+         * one with parameters (its INSERT) is prepared unnamed, then
+         * executed: two round trips. */
         t0 = clock_now_ns();
-        r = PQprepare(conn, "", a->sql, a->nparams, NULL);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            PQclear(r);
-            r = PQexecPrepared(conn, "", a->nparams, a->values, NULL, NULL, 0);
+        if (a->nparams == 0) {
+            r = PQexec(conn, a->sql);
+        } else {
+            r = PQprepare(conn, "", a->sql, a->nparams, NULL);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                PQclear(r);
+                r = PQexecPrepared(conn, "", a->nparams, a->values, NULL, NULL, 0);
+            }
         }
         t1 = clock_now_ns();
         break;

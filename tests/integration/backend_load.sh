@@ -10,6 +10,15 @@ export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts
 "$EB" db init >"$T/init.log" 2>&1 || die "db init: $(cat "$T/init.log")"
 rows() { psqlc -d contacts -c "select count(*) from contacts"; }
 jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
+# wait_lock: until another session holds the exclusive lock on contacts
+wait_lock() {
+  local i
+  for i in $(seq 100); do
+    [ "$(psqlc -d contacts -c "select count(*) from pg_locks where relation = 'contacts'::regclass and mode = 'AccessExclusiveLock' and granted")" -gt 0 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 
 P=$(free_port)
 U="http://127.0.0.1:$P"
@@ -22,7 +31,7 @@ wait_http "$U/healthz" || die "backend did not start: $(cat "$T/backend.log")"
 # Hold an exclusive lock so the next benchmark waits in the database.
 psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(4); commit" >/dev/null &
 LOCKPID=$!
-sleep 0.5
+wait_lock || fail "the test could not take its lock"
 curl -s -o "$T/held.json" "$U/api/rds/benchmark?iterations=2&warmup=0" &
 HELD=$!
 sleep 0.5
@@ -68,7 +77,7 @@ check "slow client cut off after about 3 s (${secs:-never} s)" awk -v t="${secs:
 # A client that gives up while its benchmark waits: the reply goes nowhere, the backend lives on.
 psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(1.5); commit" >/dev/null &
 LOCKPID=$!
-sleep 0.3
+wait_lock || fail "the test could not take its lock"
 curl -s -m 0.5 -o /dev/null "$U/api/rds/benchmark?iterations=2&warmup=0"
 wait $LOCKPID
 sleep 0.3
@@ -83,7 +92,7 @@ check "log lines carry method, path, status, duration" grep -qE 'GET /api/rds/be
 # --- SIGTERM with a benchmark in flight ------------------------------------------------------
 psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(2); commit" >/dev/null &
 LOCKPID=$!
-sleep 0.3
+wait_lock || fail "the test could not take its lock"
 curl -s -o "$T/inflight.json" -w '%{http_code}' "$U/api/rds/benchmark?iterations=2&warmup=0" >"$T/inflight.code" &
 INF=$!
 sleep 0.3

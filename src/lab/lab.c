@@ -521,7 +521,12 @@ static void print_plan(const struct lab_plan *plan)
         printf("| %s | %s | %s | %.0f | %.1f | %.2f |\n", r->code, r->city, r->area, km,
                model_path_factor(r->area, plan->site->area), plan->regions[i].rtt_ms);
     }
-    if (strcmp(plan->profile_name, "model"))
+    if (!strcmp(plan->profile_name, "seed"))
+        printf("\nDistance and k are the model's; each RTT is the seed's published Read (its "
+               "read_min_ms)\nless %.1f ms, RDS's own time for the query: the lab's server adds "
+               "its own back.\n",
+               MODEL_SEED_SERVER_MS);
+    else if (strcmp(plan->profile_name, "model"))
         printf("\nDistance and k are the model's; the RTTs come from the %s profile.\n",
                plan->profile_name);
 }

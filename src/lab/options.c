@@ -34,6 +34,7 @@ void lab_options_usage(FILE *f)
         "                       Europe<->Americas, 2.2 Europe<->Asia-Pacific, 1.8\n"
         "                       otherwise; `seed`: the seed's published Read column\n"
         "                       (lhr 11.89 ms ... syd 268.85 ms; database in eu-west-1)\n"
+        "                       less 0.5 ms, RDS's own time for the query\n"
         "  --rtt-file FILE      RTTs from a CSV file of `region,rtt_ms` lines (optional\n"
         "                       header); without --regions, the file's regions run\n"
         "  --overlay MODE       how backends reach the database: `none` = loopback\n"

@@ -45,6 +45,7 @@ struct node {
     char hub_side[20];  /* region: the hub's end of that link */
     char hub_if[32];    /* region: the hub's interface toward it */
     bool wg_up;
+    size_t wg_child; /* its wireguard-go: lab->children[wg_child - 1]; 0 none */
 };
 
 struct netlab {
@@ -600,7 +601,8 @@ static void sleep_ms(int ms)
         ;
 }
 
-static int start_wireguard_go(struct netlab *lab, struct node *nd)
+/* Starts wireguard-go for nd (it creates the interface and its control socket). */
+static int spawn_wireguard_go(struct netlab *lab, struct node *nd)
 {
     char sock[128], logp[600];
     int rc = -1, fd = -1;
@@ -619,26 +621,45 @@ static int start_wireguard_go(struct netlab *lab, struct node *nd)
         log_error("cannot start wireguard-go for %s: %s", nd->code, strerror(errno));
         goto cleanup;
     }
-    struct child *c = child_add(lab, pid, what, logp);
-    if (!c) {
+    if (!child_add(lab, pid, what, logp)) {
         nlproc_stop(pid, 1000);
         goto cleanup;
     }
-    for (int i = 0; i < 500; i++) {
-        if (access(sock, F_OK) == 0) {
-            rc = 0;
-            goto cleanup;
-        }
-        if (child_exited(c) || stopping(lab))
-            break;
-        sleep_ms(10);
-    }
-    log_error("%s did not create %s%s", what, sock, c->exited ? " (it exited)" : " within 5 s");
-    log_tail(logp);
+    nd->wg_child = lab->n_children;
+    rc = 0;
 cleanup:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* Waits (5 s at most) until every started wireguard-go has its control socket. */
+static int wait_wireguard_go(struct netlab *lab)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        bool all = true;
+        for (size_t i = 0; i <= lab->n; i++) {
+            struct node *nd = i < lab->n ? &lab->regions[i] : &lab->hub;
+            char sock[128];
+            snprintf(sock, sizeof(sock), WG_SOCK_DIR "/%s.sock", nd->ifname);
+            if (!nd->wg_child || access(sock, F_OK) == 0)
+                continue;
+            all = false;
+            struct child *c = &lab->children[nd->wg_child - 1];
+            if (child_exited(c)) {
+                log_error("%s exited before it created %s", c->what, sock);
+                log_tail(c->log);
+                return -1;
+            }
+        }
+        if (all)
+            return 0;
+        if (stopping(lab))
+            return -1;
+        sleep_ms(10);
+    }
+    log_error("wireguard-go did not create its control socket in %s within 5 s", WG_SOCK_DIR);
+    return -1;
 }
 
 /* wg-quick's steps after the interface exists: setconf from the stripped file,
@@ -843,7 +864,14 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
     }
 
     /* The hub: its interface, then the NAT that makes 10.50.0.1:5432 PostgreSQL. */
-    if (start_wireguard_go(lab, &lab->hub) < 0 || configure_wg(&lab->hub, hub_conf, &hub) < 0)
+    /* Every wireguard-go at once; the hub's configured first, the spokes'
+     * once their WAN links exist. */
+    if (spawn_wireguard_go(lab, &lab->hub) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < lab->n; i++)
+        if (spawn_wireguard_go(lab, &lab->regions[i]) < 0)
+            goto cleanup;
+    if (wait_wireguard_go(lab) < 0 || configure_wg(&lab->hub, hub_conf, &hub) < 0)
         goto cleanup;
     lab->nat_applied = true;
     if (run_nat(lab, "up") < 0)
@@ -943,8 +971,7 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
     for (size_t i = 0; i < lab->n; i++) {
         if (stopping(lab))
             goto cleanup;
-        if (start_wireguard_go(lab, &lab->regions[i]) < 0 ||
-            configure_wg(&lab->regions[i], spoke_confs[i], &spokes[i]) < 0)
+        if (configure_wg(&lab->regions[i], spoke_confs[i], &spokes[i]) < 0)
             goto cleanup;
     }
     rc = 0;

@@ -14,7 +14,7 @@ build=(gcc libc6-dev make cmake pkg-config git ca-certificates
 run=(postgresql postgresql-client wireguard-go wireguard-tools iptables nftables iproute2
      procps util-linux)
 test=(jq bc curl python3 libxml2-utils netcat-openbsd chromium clang-format
-      fonts-dejavu-core)
+      fonts-dejavu-core python3-prometheus-client)
 bench=(haproxy nginx-light wrk)
 
 case "$what" in

@@ -123,7 +123,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
         const char *v = line + 13;
         while (*v == ' ')
             v++;
-        snprintf(j->fly_region, sizeof(j->fly_region), "%s", v);
+        snprintf(j->fly_region, sizeof(j->fly_region), "%.31s", v);
     } else if (!strncasecmp(line, "Retry-After:", 12)) {
         j->retry_after_s = strtol(line + 12, NULL, 10);
     }

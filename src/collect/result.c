@@ -102,10 +102,9 @@ double result_rank_value(const struct region_result *r, enum rank_by by, enum st
     return result_stat_value(&r->op[op], stat);
 }
 
-static const struct run_result *order_res; /* qsort has no context argument */
-
-static int order_cmp(const void *a, const void *b)
+static int order_cmp(const void *a, const void *b, void *ctx)
 {
+    const struct run_result *order_res = ctx;
     size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
     const struct region_result *ra = &order_res->regions[ia], *rb = &order_res->regions[ib];
     int fa = ra->status != REGION_OK, fb = rb->status != REGION_OK;
@@ -134,9 +133,7 @@ size_t *result_order(const struct run_result *res, size_t *nranked)
         idx[i] = i;
         ok += res->regions[i].status == REGION_OK;
     }
-    order_res = res;
-    qsort(idx, res->nregions, sizeof(*idx), order_cmp);
-    order_res = NULL;
+    qsort_r(idx, res->nregions, sizeof(*idx), order_cmp, (void *)res);
     if (nranked)
         *nranked = ok;
     return idx;

@@ -332,7 +332,7 @@ static int cmd_init(int argc, char **argv)
         char host[256];
         uint16_t port = 5432;
         const char *colon = strrchr(db, ':');
-        if (colon && !strchr(db, ']') && strchr(db, ':') == colon) {
+        if (db[0] == '[' || (colon && strchr(db, ':') == colon)) {
             if (parse_hostport(db, host, sizeof(host), &port) || !host[0] || !port) {
                 usage_error("init", "--db '%s' is not HOST[:PORT]", db);
                 goto cleanup;
@@ -551,9 +551,14 @@ static int cmd_remove(int argc, char **argv)
         files_key_path(path, sizeof(path), a.dir, a.region, "pub");
         unlink(path);
     }
+    char up[16];
+    size_t j = 0;
+    for (; a.region[j] && j + 1 < sizeof(up); j++)
+        up[j] = (char)(a.region[j] >= 'a' && a.region[j] <= 'z' ? a.region[j] - 32 : a.region[j]);
+    up[j] = 0;
     printf("removed %s (%s) and its keys; other regions keep their addresses. Re-render, "
-           "redeploy the hub and run `fly secrets unset` for its key\n",
-           a.region, addr);
+           "redeploy the hub, and run `fly secrets unset WG_PRIVATE_KEY_%s`\n",
+           a.region, addr, up);
     rc = 0;
 cleanup:
     free(p);

@@ -281,6 +281,14 @@ struct plan_region *plan_find(struct plan *p, const char *code)
     return NULL;
 }
 
+int plan_has(const struct plan *p, const char *code)
+{
+    for (size_t i = 0; i < p->nregions; i++)
+        if (!strcmp(p->regions[i].code, code))
+            return 1;
+    return 0;
+}
+
 static size_t catalog_rank(const char *code)
 {
     const struct region *r = catalog_region(code);

@@ -47,6 +47,7 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen);
 int plan_save(const char *path, const struct plan *p);
 
 struct plan_region *plan_find(struct plan *p, const char *code);
+int plan_has(const struct plan *p, const char *code);
 /* Orders regions as the catalog does (unknown codes last, in plan order). */
 void plan_sort(struct plan *p);
 

@@ -32,7 +32,8 @@ struct var {
 
 /* Replaces every @@NAME@@ of tpl in one pass (values are not rescanned). A
  * multi-line value whose placeholder starts its line after spaces gets that
- * indentation on every line. malloc'd, NULL on failure or unknown name. */
+ * indentation on every line; unknown names stay as they are. malloc'd, NULL
+ * on allocation failure. */
 static char *subst(const char *tpl, const struct var *vars, size_t nvars)
 {
     char *out = NULL;
@@ -40,9 +41,8 @@ static char *subst(const char *tpl, const struct var *vars, size_t nvars)
     FILE *f = open_memstream(&out, &len);
     if (!f)
         return NULL;
-    int bad = 0;
     const char *line = tpl;
-    for (const char *p = tpl; *p && !bad;) {
+    for (const char *p = tpl; *p;) {
         if (*p == '\n')
             line = p + 1;
         const char *end = p[0] == '@' && p[1] == '@' ? strstr(p + 2, "@@") : NULL;
@@ -68,7 +68,7 @@ static char *subst(const char *tpl, const struct var *vars, size_t nvars)
         }
         p = end + 2;
     }
-    if (fclose(f) || bad) {
+    if (fclose(f)) {
         free(out);
         return NULL;
     }
@@ -166,7 +166,8 @@ static void spoke_conf(FILE *f, const struct plan *p, size_t idx, const char *pr
                 via_hub);
 }
 
-/* Runs fn into a memory buffer; malloc'd text or NULL. */
+/* Runs `call` with FILE *f writing into a memory buffer; `out` gets the
+ * malloc'd text, or NULL on failure. */
 #define CAPTURE(out, call)                                                                         \
     do {                                                                                           \
         size_t cap_len_ = 0;                                                                       \
@@ -232,7 +233,7 @@ static void remove_stale(const char *dir, const struct plan *p)
             continue;
         memcpy(code, e->d_name, n - 5);
         code[n - 5] = 0;
-        if (plan_find((struct plan *)p, code))
+        if (plan_has(p, code))
             continue;
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

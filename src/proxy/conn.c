@@ -155,6 +155,10 @@ static void maybe_finish(struct conn *c)
  * the other side, shut the other side's write half. */
 static void maybe_shutdown(struct conn *c)
 {
+    if (c->client_eof && c->server_eof &&
+        evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
+        evbuffer_get_length(bufferevent_get_output(c->server)) == 0)
+        return; /* both finished: maybe_finish closes both, no shutdown needed */
     if (c->client_eof && !c->server_shut &&
         evbuffer_get_length(bufferevent_get_output(c->server)) == 0) {
         shutdown(bufferevent_getfd(c->server), SHUT_WR);
@@ -184,6 +188,11 @@ static void relay_read_cb(struct bufferevent *src, void *arg)
         px->bytes_down += n;
     }
     c->last_active_ns = clock_now_ns();
+    /* nothing queued toward dst: write straight to its socket, which spares
+     * arming and disarming dst's write event for the common small exchange;
+     * whatever the socket does not take is queued in order */
+    if (evbuffer_get_length(out) == 0)
+        evbuffer_write(in, bufferevent_getfd(dst));
     evbuffer_add_buffer(out, in);
     if (evbuffer_get_length(out) >= px->cfg.buffer)
         bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
@@ -427,8 +436,10 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
     c->start_ns = clock_now_ns();
     memcpy(&c->peer, peer, (size_t)peerlen < sizeof(c->peer) ? (size_t)peerlen : sizeof(c->peer));
     c->client_addr = c->peer;
-    socklen_t sl = sizeof(c->local);
-    getsockname(fd, (struct sockaddr *)&c->local, &sl);
+    if (px->cfg.send_proxy) { /* our address is the header's destination */
+        socklen_t sl = sizeof(c->local);
+        getsockname(fd, (struct sockaddr *)&c->local, &sl);
+    }
     strcpy(c->country, "--");
     c->next = px->conns;
     if (px->conns)

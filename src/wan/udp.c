@@ -21,6 +21,7 @@
 
 #define DGRAM_MAX 65536
 #define BATCH 64
+#define UDP_SOCKBUF (4 << 20)
 
 struct udp_map {
     struct udp_map *next;
@@ -45,6 +46,17 @@ struct udp_timer_arg {
 };
 
 static unsigned char dgbuf[DGRAM_MAX];
+
+/* Larger socket buffers than the default, so bursts are queued by the
+ * emulator (and counted) rather than dropped by the kernel; best effort. */
+static void big_buffers(int fd)
+{
+    int sz = UDP_SOCKBUF;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
 
 static void map_free(struct udp_map *m)
 {
@@ -71,6 +83,8 @@ static void arm(struct wan_link *l, int dir, uint64_t now)
     }
     evtimer_add(l->timer[dir], &tv);
 }
+
+static void flush(struct wan_link *l, int dir);
 
 static void enqueue(struct wan_link *l, int dir, struct udp_map *m, const void *data, size_t n,
                     uint64_t now)
@@ -101,17 +115,15 @@ static void enqueue(struct wan_link *l, int dir, struct udp_map *m, const void *
     }
     m->pending++;
     l->queued[dir] += n;
-    if (new_head)
+    if (new_head && depart <= now)
+        flush(l, dir); /* a 0 ms link: no trip through the timer */
+    else if (new_head)
         arm(l, dir, now);
 }
 
-static void timer_cb(evutil_socket_t unused, short what, void *arg)
+/* Sends every due datagram of one direction, then re-arms its timer. */
+static void flush(struct wan_link *l, int dir)
 {
-    struct udp_timer_arg *ta = arg;
-    struct wan_link *l = ta->l;
-    int dir = ta->dir;
-    (void)unused;
-    (void)what;
     uint64_t now = clock_now_ns();
     const struct sched_item *it;
     while ((it = sched_heap_peek(&l->heap[dir])) && it->depart_ns <= now) {
@@ -131,6 +143,14 @@ static void timer_cb(evutil_socket_t unused, short what, void *arg)
         free(g);
     }
     arm(l, dir, now);
+}
+
+static void timer_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct udp_timer_arg *ta = arg;
+    (void)unused;
+    (void)what;
+    flush(ta->l, ta->dir);
 }
 
 static void map_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -178,6 +198,7 @@ static struct udp_map *map_get(struct wan_link *l, const struct sockaddr_storage
         map_free(m);
         return NULL;
     }
+    big_buffers(m->fd);
     m->rd = event_new(l->base, m->fd, EV_READ | EV_PERSIST, map_read_cb, m);
     if (!m->rd || event_add(m->rd, NULL) < 0) {
         map_free(m);
@@ -236,6 +257,7 @@ int udp_link_start(struct wan_link *l)
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    big_buffers(fd);
     if (bind(fd, (struct sockaddr *)&l->listen_addr, l->listen_len) < 0) {
         log_error("cannot listen on %s:%u (udp): %s",
                   *l->spec.listen_host ? l->spec.listen_host : "*", l->spec.listen_port,

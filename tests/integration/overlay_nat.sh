@@ -25,7 +25,9 @@ for ns in $HUB $CLI $DB; do
 done
 # ip netns exec bind-mounts /etc/netns/NS/hosts over /etc/hosts: the hub
 # resolves the database's name there, as it would with DNS.
+etc_netns_new=0; [ -d /etc/netns ] || etc_netns_new=1
 mkdir -p "/etc/netns/$HUB" && on_exit "rm -rf /etc/netns/$HUB"
+[ $etc_netns_new = 1 ] && on_exit "rmdir /etc/netns"
 echo "192.0.2.10 db.example.internal" >"/etc/netns/$HUB/hosts"
 
 ip link add "$OV" netns "$HUB" type veth peer name c0 netns "$CLI" || die "veth"

@@ -111,7 +111,12 @@ check "rotate replaces lhr's key" [ "$old" != "$(cat plan/keys/lhr.pub)" ]
 check "rotated key 0600 and derived" [ "$(stat -c %a plan/keys/lhr.key)" = 600 ] && [ "$(wg pubkey <plan/keys/lhr.key)" = "$(jq -r '.regions[] | select(.code == "lhr") | .public_key' plan/plan.json)" ]
 check "rotate keeps lhr's address" [ "$(jq -r '.regions[] | select(.code == "lhr") | .address' plan/plan.json)" = 10.50.3.1 ]
 check "rotate does not print the private key" bash -c "! grep -qF '$(cat plan/keys/lhr.key)' rotate.out"
+oldhub=$(jq -r .hub.public_key plan/plan.json)
+"$EB" overlay rotate hub --dir plan >/dev/null 2>&1
+check "rotate hub replaces the hub's key" [ "$oldhub" != "$(jq -r .hub.public_key plan/plan.json)" ] && [ "$(wg pubkey <plan/keys/hub.key)" = "$(jq -r .hub.public_key plan/plan.json)" ]
+check "rotate of a region not in the plan fails" bash -c "! '$EB' overlay rotate syd --dir plan 2>/dev/null"
 check "check passes after the changes" "$EB" overlay check --dir plan
+"$EB" overlay render --dir plan --out out >/dev/null 2>&1
 "$EB" overlay show --dir plan >show.out
 check "show lists regions with location and IP" grep -q "| lhr | London, GB | 10.50.3.1 |" show.out
 

@@ -4,7 +4,7 @@
 # expiry, hot reload with a live connection, malformed routing tables,
 # half-close, PROXY protocol out and in, SIGTERM drain.
 . "$(dirname "$0")/../lib/harness.sh"
-TOOL="python3 $(dirname "$0")/proxy_tool.py"
+TOOL="python3 $(cd "$(dirname "$0")" && pwd)/proxy_tool.py"
 cd "$T" || exit 1
 
 start_backend() { # NAME -> sets port var BP_NAME and pid var PID_NAME
@@ -16,7 +16,7 @@ wait_line() { # FILE PATTERN [tries of 0.1 s]
   local i; for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1
 }
 for r in lhr cdg nrt syd gru iad syd2; do start_backend $r; done
-for r in lhr cdg nrt syd gru iad syd2; do wait_line "$T/$r.out" ready || die "backend $r did not start"; done
+for r in lhr cdg nrt syd gru iad syd2; do wait_line "$T/$r.out" ready 300 || die "backend $r did not start"; done
 
 DB=$T/routing.db
 for r in lhr cdg nrt syd gru iad; do
@@ -45,7 +45,7 @@ CSV
 
 PP=$(free_port); ADMIN=$(free_port)
 spawn "$EB" proxy --listen 127.0.0.1:"$PP" --routes "$DB" --geoip-csv "$T/geo.csv" --pop lhr \
-  --admin 127.0.0.1:"$ADMIN" --health tcp --health-interval 10s --rise 1 --fall 1 \
+  --admin 127.0.0.1:"$ADMIN" --health tcp --health-interval 120s --rise 1 --fall 1 \
   --connect-timeout 500ms --affinity-ttl 300ms >"$T/access.log" 2>"$T/proxy.err"
 PROXY_PID=$LAST_PID
 wait_line "$T/proxy.err" "listening on" || die "proxy did not start: $(cat "$T/proxy.err")"
@@ -145,6 +145,25 @@ check "a PROXY header from an untrusted client is not believed (FR -> $got)" tes
 got=$(printf 'PROXY TCP4 nonsense\r\n' | nc -q 2 -w 3 127.0.0.1 "$PB" | wc -c)
 check "a malformed header from the trusted peer closes the connection" test "$got" -eq 0
 check "it is logged" grep -q "result=bad_proxy_header" "$T/b.log"
+
+# --- active health checks: a dead port goes down, comes up when it listens ---
+HP=$(free_port); DEAD=$(free_port)
+"$EB" proxy routes add --routes "$T/h.db" --region lhr --address 127.0.0.1 --port "$DEAD" >/dev/null
+"$EB" proxy routes add --routes "$T/h.db" --region cdg --address 127.0.0.1 --port "$BP_cdg" >/dev/null
+HA=$(free_port)
+spawn "$EB" proxy --listen 127.0.0.1:"$HP" --routes "$T/h.db" --geoip-csv "$T/geo.csv" \
+  --health tcp --health-interval 200ms --health-timeout 200ms --rise 2 --fall 2 \
+  --admin 127.0.0.1:"$HA" >"$T/h.log" 2>"$T/h.err"
+wait_line "$T/h.err" "is down" 50
+check "active check takes a dead backend down" grep -q "backend lhr/127.0.0.1:$DEAD is down" "$T/h.err"
+got=$($TOOL ask 127.0.0.1:"$HP" 127.1.0.40 | cut -d' ' -f1)
+check "a GB client goes straight to cdg while lhr is down ($got)" test "$got" = cdg
+check "without a failover" grep -q "client=127.1.0.40:.* attempts=1 " "$T/h.log"
+spawn $TOOL serve revived "$DEAD" >"$T/revived.out" 2>&1
+wait_line "$T/h.err" "is up" 50
+check "rise: the backend comes back up" grep -q "backend lhr/127.0.0.1:$DEAD is up" "$T/h.err"
+got=$($TOOL ask 127.0.0.1:"$HP" 127.1.0.41 | cut -d' ' -f1)
+check "and is chosen again ($got)" test "$got" = revived
 
 # --- SIGTERM drains: the live connection finishes, new ones are refused ---
 $TOOL hold 127.0.0.1:"$PP" 127.2.0.30 1.5 >"$T/drain.out" &

@@ -3,10 +3,11 @@
 
   wan_tool.py tcp-echo PORT                 echo server (threads), runs until killed
   wan_tool.py udp-echo PORT                 UDP echo server
-  wan_tool.py tcp-rtt PORT N                N one-byte ping-pongs on one connection;
+  wan_tool.py tcp-rtt PORT N [GAP_MS]       N one-byte ping-pongs on one connection (a pause
+                                            of GAP_MS before each);
                                             prints: first_ms min_ms p50_ms avg_ms max_ms
                                             (first = connect + first ping-pong)
-  wan_tool.py udp-rtt PORT N                same over UDP (a lost datagram is retried
+  wan_tool.py udp-rtt PORT N [GAP_MS]       same over UDP (a lost datagram is retried
                                             after 1 s and not counted); prints min p50 avg max
   wan_tool.py udp-count PORT N SIZE         sends N datagrams, prints how many echoes came back
   wan_tool.py tcp-send PORT MB [SEED]       sends MB MiB of pseudo-random data and half-closes,
@@ -19,6 +20,9 @@
                                             prints MiB written (stops on timeout of 5 s)
   wan_tool.py throughput PORT MB            client: sends MB MiB to a tcp-discard peer, prints MB/s
   wan_tool.py tcp-discard PORT              server: reads and discards, then closes
+  wan_tool.py tcp-rst PORT                  server: reads one chunk, then resets (SO_LINGER 0)
+  wan_tool.py expect-reset PORT             client: sends 'x', waits; prints 'reset MS' when
+                                            reset (MS since connect) or what happened instead
 """
 import hashlib
 import os
@@ -76,17 +80,40 @@ def discard(c):
     c.close()
 
 
+def rst(c):
+    import struct
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def expect_reset(port):
+    t = time.perf_counter()
+    s = socket.create_connection((HOST, port))
+    s.settimeout(10)
+    try:
+        s.sendall(b"x")
+        d = s.recv(100)
+        print("no reset: %s" % ("EOF" if not d else "got %r" % d))
+    except ConnectionResetError:
+        print("reset %.1f" % ((time.perf_counter() - t) * 1e3))
+    except OSError as e:
+        print("error %s" % e)
+
+
 def stall(c):
     time.sleep(3600)
 
 
-def tcp_rtt(port, n):
+def tcp_rtt(port, n, gap=0.0):
     t0 = time.perf_counter()
     s = socket.create_connection((HOST, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     samples = []
     first = None
     for i in range(n + 1):
+        if gap:
+            time.sleep(gap / 1e3)
         t = time.perf_counter()
         s.sendall(b"x")
         if s.recv(1) != b"x":
@@ -101,7 +128,7 @@ def tcp_rtt(port, n):
                                         statistics.mean(samples), max(samples)))
 
 
-def udp_rtt(port, n):
+def udp_rtt(port, n, gap=0.0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((HOST, port))
     s.settimeout(1.0)
@@ -110,6 +137,8 @@ def udp_rtt(port, n):
     while len(samples) < n:
         seq += 1
         msg = seq.to_bytes(8, "big")
+        if gap:
+            time.sleep(gap / 1e3)
         t = time.perf_counter()
         s.send(msg)
         try:
@@ -124,15 +153,25 @@ def udp_rtt(port, n):
                                    statistics.mean(samples), max(samples)))
 
 
+def big_buffers(s):
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, opt, 8 << 20)
+            return
+        except OSError:
+            pass
+
+
 def udp_count(port, n, size):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    big_buffers(s)
     s.connect((HOST, port))
     s.setblocking(False)
     got = set()
     payload = b"\0" * max(0, size - 8)
     for i in range(n):
         s.send(i.to_bytes(8, "big") + payload)
-        if i % 50 == 49:
+        if i % 20 == 19:
             time.sleep(0.002)
         try:
             while True:
@@ -227,19 +266,24 @@ def main(a):
         serve_tcp(port, sink)
     elif cmd == "tcp-stall":
         serve_tcp(port, stall)
+    elif cmd == "tcp-rst":
+        serve_tcp(port, rst)
+    elif cmd == "expect-reset":
+        expect_reset(port)
     elif cmd == "tcp-discard":
         serve_tcp(port, discard)
     elif cmd == "udp-echo":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        big_buffers(s)
         s.bind((HOST, port))
         print("listening", flush=True)
         while True:
             d, peer = s.recvfrom(65536)
             s.sendto(d, peer)
     elif cmd == "tcp-rtt":
-        tcp_rtt(port, int(a[2]))
+        tcp_rtt(port, int(a[2]), float(a[3]) if len(a) > 3 else 0.0)
     elif cmd == "udp-rtt":
-        udp_rtt(port, int(a[2]))
+        udp_rtt(port, int(a[2]), float(a[3]) if len(a) > 3 else 0.0)
     elif cmd == "udp-count":
         udp_count(port, int(a[2]), int(a[3]))
     elif cmd == "tcp-send":

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Hard limits under 200 concurrent connects are never exceeded (counted at
+# selection), soft limits spill to the next region, the connection cap
+# refuses cleanly, and the idle timeout closes silent connections.
+. "$(dirname "$0")/../lib/harness.sh"
+TOOL="python3 $(cd "$(dirname "$0")" && pwd)/proxy_tool.py"
+cd "$T" || exit 1
+wait_line() { local i; for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+stats() { python3 - "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(b"STATS\n"); print(s.makefile("rb").readline().decode().strip())
+PY
+}
+
+DB=$T/routing.db
+ports=()
+for name in lhrA lhrB lhrC cdg; do
+  p=$(free_port); ports+=("$p")
+  spawn $TOOL serve "$name" "$p" >"$T/$name.out" 2>&1
+done
+for name in lhrA lhrB lhrC cdg; do wait_line "$T/$name.out" ready 300 || die "backend $name: $(cat "$T/$name.out")"; done
+for i in 0 1 2; do
+  "$EB" proxy routes add --routes "$DB" --region lhr --address 127.0.0.1 --port "${ports[$i]}" \
+    --hard-limit 20 >/dev/null
+done
+printf '127.0.0.0/8,GB\n' >"$T/geo.csv"
+PP=$(free_port); ADMIN=$(free_port)
+spawn "$EB" proxy --listen 127.0.0.1:"$PP" --routes "$DB" --geoip-csv "$T/geo.csv" \
+  --admin 127.0.0.1:"$ADMIN" --health none --affinity-ttl 0 --access-log "$T/access.log" \
+  2>"$T/proxy.err"
+PROXY_PID=$LAST_PID
+wait_line "$T/proxy.err" "listening on" || die "proxy did not start"
+
+# 200 clients at once, each holding its connection 2 s; 3 backends x 20
+$TOOL burst 127.0.0.1:"$PP" 200 2 >"$T/burst.out" &
+B=$!
+peak=0
+for _ in $(seq 20); do
+  a=$(curl -s "http://127.0.0.1:$ADMIN/api/backends" | jq '[.backends[].active] | max')
+  [ "${a:-0}" -gt "$peak" ] && peak=$a
+  sleep 0.1
+done
+wait "$B"
+read -r served refused < <(sed 's/served=\([0-9]*\) refused=\([0-9]*\)/\1 \2/' "$T/burst.out")
+check "200 concurrent: at most 60 served ($served served, $refused refused)" test "$served" -le 60 -a "$served" -ge 40
+check "the rest refused cleanly ($refused)" test $((served + refused)) -eq 200
+for i in 0 1 2; do
+  m=$(stats "${ports[$i]}" | sed 's/max=\([0-9]*\).*/\1/')
+  check "backend $i saw at most 20 at once (max $m)" test "$m" -le 20
+done
+check "admin never showed more than 20 active on one backend (peak $peak)" test "$peak" -le 20
+check "refusals are logged as no_backend" grep -q "result=no_backend" "$T/access.log"
+
+# soft limit: lhr soft 2 -> the third concurrent client goes to cdg
+"$EB" proxy routes remove --routes "$DB" --address 127.0.0.1 --port "${ports[1]}" >/dev/null
+"$EB" proxy routes remove --routes "$DB" --address 127.0.0.1 --port "${ports[2]}" >/dev/null
+python3 - "$DB" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE routes SET soft_limit = 2"); c.commit()
+PY
+"$EB" proxy routes add --routes "$DB" --region cdg --address 127.0.0.1 --port "${ports[3]}" >/dev/null
+wait_line "$T/proxy.err" "reloaded (file changed): 2 backends" 40
+for i in 1 2 3; do $TOOL hold 127.0.0.1:"$PP" "127.0.0.$((10 + i))" 1.5 >"$T/soft$i.out" & eval "H$i=\$!"; sleep 0.2; done
+wait "$H1" "$H2" "$H3"
+check "soft limit: first two to lhr, the third to cdg" \
+  test "$(cat "$T/soft1.out" "$T/soft2.out" "$T/soft3.out" | tr '\n' ' ')" = "lhrA lhrA lhrA lhrA cdg cdg "
+check "the spill is logged as soft_limit" grep -q "backend=cdg/.* reason=soft_limit" "$T/access.log"
+kill -TERM "$PROXY_PID"; wait "$PROXY_PID"
+
+# connection cap and idle timeout
+PP=$(free_port)
+spawn "$EB" proxy --listen 127.0.0.1:"$PP" --routes "$DB" --geoip-csv "$T/geo.csv" \
+  --health none --max-conns 1 --idle-timeout 600ms --access-log "$T/access2.log" 2>"$T/proxy2.err"
+wait_line "$T/proxy2.err" "listening on" || die "proxy 2 did not start"
+$TOOL hold 127.0.0.1:"$PP" 127.0.0.20 0.3 >"$T/cap1.out" &
+H=$!
+sleep 0.15
+got=$($TOOL ask 127.0.0.1:"$PP" 127.0.0.21 2>&1)
+check "over --max-conns: closed at once, no answer" bash -c "! echo '$got' | grep -q lhrA"
+wait "$H"
+check "the connection within the cap was served ($(cat "$T/cap1.out"))" test "$(cat "$T/cap1.out")" = "lhrA lhrA"
+$TOOL hold 127.0.0.1:"$PP" 127.0.0.22 1.5 >"$T/idle.out" 2>&1
+check "idle connection closed after --idle-timeout ($(cat "$T/idle.out"))" grep -q "^lhrA EOF" "$T/idle.out"
+check "idle close logged" grep -q "result=idle_timeout" "$T/access2.log"
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/proxy2.err'"

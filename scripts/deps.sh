@@ -11,10 +11,10 @@ what=${1:-test}
 build=(gcc libc6-dev make cmake pkg-config git ca-certificates
        libpq-dev libevent-dev libjansson-dev libcurl4-openssl-dev libsodium-dev
        libmaxminddb-dev libsqlite3-dev libcmocka-dev)
-run=(postgresql postgresql-client wireguard-go wireguard-tools iptables iproute2
+run=(postgresql postgresql-client wireguard-go wireguard-tools iptables nftables iproute2
      procps util-linux)
 test=(jq bc curl python3 libxml2-utils netcat-openbsd chromium clang-format
-      fonts-dejavu-core)
+      fonts-dejavu-core python3-prometheus-client)
 bench=(haproxy nginx-light wrk)
 
 case "$what" in

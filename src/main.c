@@ -1,7 +1,14 @@
 /* edgebench: one program, subcommands from one table (like `wg` or `git`). */
+#include "backend/backend.h"
 #include "core/catalog.h"
 #include "core/cli.h"
+#include "lab/lab.h"
+#include "wan/wan.h"
+#include "overlay/overlay.h"
+#include "collect/run.h"
+#include "report/report.h"
 #include "proxy/proxy.h"
+#include "netlab/nlcli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +21,15 @@ static const struct subcommand {
     const char *description;
 } subcommands[] = {
     {"regions", regions_main, "List the region catalog and the database sites"},
+    {"lab", lab_main, "The whole benchmark on one machine: PostgreSQL, WAN links, backends"},
+    {"wan", wan_main, "WAN emulator: TCP/UDP relay adding delay, jitter, loss, rate"},
+    {"overlay", overlay_main, "WireGuard overlay plan, keys, hub/spoke configs and deploy files"},
+    {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
+    {"report", report_main, "Re-render saved results; compare runs side by side"},
     {"proxy", proxy_main, "Geo-routing TCP proxy in front of the regional backends"},
+    {"backend", backend_main, "Serve the per-region benchmark API"},
+    {"db", db_main, "Create the schema and role, remove benchmark rows, diagnose"},
+    {"netlab", netlab_main, "Namespaces + WireGuard world of lab --overlay wireguard (plumbing)"},
 };
 
 static void usage(FILE *f)

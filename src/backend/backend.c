@@ -1,0 +1,504 @@
+#include "backend/backend.h"
+
+#include "backend/config.h"
+#include "backend/metrics.h"
+#include "backend/pool.h"
+#include "backend/query.h"
+#include "backend/slowguard.h"
+#include "core/cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define SHUTDOWN_GRACE_S 5
+#define SHUTDOWN_HARD_S 10
+
+struct server {
+    struct backend_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct pool *pool;
+    struct metrics *metrics;
+    struct slowguard *guard;
+    struct event *sig_term, *sig_int, *grace_timer, *hard_timer;
+    uint64_t started_ns;
+    size_t pending; /* jobs handed to the pool and not yet answered */
+    bool shutting_down, aborted;
+};
+
+static const char *reason(int code)
+{
+    switch (code) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 429:
+        return "Too Many Requests";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    default:
+        return "OTHER";
+    }
+}
+
+/* The request path for the log: no query string, control bytes replaced. */
+static void log_path(struct evhttp_request *req, char *out, size_t len)
+{
+    const char *uri = evhttp_request_get_uri(req);
+    size_t o = 0;
+    for (const char *p = uri ? uri : ""; *p && *p != '?' && o + 1 < len; p++)
+        out[o++] = (*p > 0x20 && *p < 0x7f) ? *p : '?';
+    out[o] = 0;
+}
+
+static void reply(struct server *s, struct evhttp_request *req, enum endpoint ep, int code,
+                  const char *body, const char *content_type, uint64_t start_ns)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type ? content_type : "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Fly-Region", s->cfg.region);
+    if (code == 401)
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer");
+    if (code == 429)
+        evhttp_add_header(h, "Retry-After", "1");
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && body) {
+        evbuffer_add(buf, body, strlen(body));
+        if (!content_type)
+            evbuffer_add(buf, "\n", 1);
+    }
+    char path[160];
+    log_path(req, path, sizeof(path));
+    const char *method = method_name(evhttp_request_get_command(req));
+    slowguard_request_done(s->guard, req);
+    evhttp_send_reply(req, code, reason(code), buf);
+    evbuffer_free(buf);
+    metrics_count_request(s->metrics, ep, code);
+    log_info("%s %s %d %.3fms", method, path, code, clock_ns_to_ms(clock_now_ns() - start_ns));
+}
+
+static void reply_error(struct server *s, struct evhttp_request *req, enum endpoint ep, int code,
+                        const char *msg, const char *param, uint64_t start_ns)
+{
+    json_t *o = json_object();
+    char *text = NULL;
+    if (o) {
+        json_object_set_new(o, "error", json_string(msg));
+        if (param)
+            json_object_set_new(o, "param", json_string(param));
+        if (code == 503 && !param) {
+            char host[256];
+            config_db_host(&s->cfg, host, sizeof(host));
+            json_object_set_new(o, "region", json_string(s->cfg.region));
+            json_object_set_new(o, "db_host", json_string(host));
+        }
+        text = json_dumps(o, 0);
+        json_decref(o);
+    }
+    reply(s, req, ep, code, text ? text : "{\"error\":\"out of memory\"}", NULL, start_ns);
+    free(text);
+}
+
+/* Constant-time comparison of the Authorization header with "Bearer TOKEN". */
+static bool token_ok(const struct server *s, struct evhttp_request *req)
+{
+    if (!s->cfg.token)
+        return true;
+    const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!got || strncmp(got, "Bearer ", 7) != 0)
+        return false;
+    got += 7;
+    size_t n = strlen(got), m = strlen(s->cfg.token);
+    unsigned char diff = (unsigned char)(n != m);
+    for (size_t i = 0; i < m; i++)
+        diff |= (unsigned char)(s->cfg.token[i] ^ (i < n ? got[i] : 0));
+    return diff == 0;
+}
+
+static void check_shutdown_done(struct server *s, bool replied)
+{
+    /* after a reply, a moment for it to leave the socket buffers */
+    struct timeval drain = {0, 100000};
+    if (s->shutting_down && s->pending == 0)
+        event_base_loopexit(s->base, replied ? &drain : NULL);
+}
+
+static void job_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    struct server *s = j->server;
+    if (j->kind == JOB_BENCH)
+        metrics_observe(s->metrics, &j->result);
+    reply(s, j->request, j->endpoint, j->status, j->body, NULL, j->start_ns);
+    s->pending--;
+    event_free(j->done);
+    bench_result_free(&j->result);
+    free(j->body);
+    free(j);
+    check_shutdown_done(s, true);
+}
+
+static struct job *job_new(struct server *s, struct evhttp_request *req, enum job_kind kind,
+                           enum endpoint ep, uint64_t start_ns)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->kind = kind;
+    j->request = req;
+    j->server = s;
+    j->endpoint = ep;
+    j->start_ns = start_ns;
+    j->done = event_new(s->base, -1, 0, job_done_cb, j);
+    if (!j->done) {
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void handle_benchmark(struct server *s, struct evhttp_request *req, uint64_t t0)
+{
+    const enum endpoint ep = EP_BENCHMARK;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_POST) {
+        reply_error(s, req, ep, 405, "use GET or POST", NULL, t0);
+        return;
+    }
+    if (!token_ok(s, req)) {
+        reply_error(s, req, ep, 401, "missing or wrong token: send 'Authorization: Bearer TOKEN'",
+                    NULL, t0);
+        return;
+    }
+    struct bench_params params;
+    char err[256], param[64];
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (query_parse(query, &params, err, sizeof(err), param, sizeof(param)) < 0) {
+        reply_error(s, req, ep, 400, err, param, t0);
+        return;
+    }
+    if (!config_db_enabled(&s->cfg)) {
+        reply_error(s, req, ep, 503, "database not configured: set DB_HOST or DATABASE_URL", NULL,
+                    t0);
+        return;
+    }
+    if (s->shutting_down) {
+        reply_error(s, req, ep, 503, "the backend is shutting down", NULL, t0);
+        return;
+    }
+    struct job *j = job_new(s, req, JOB_BENCH, ep, t0);
+    if (!j) {
+        reply_error(s, req, ep, 500, "out of memory", NULL, t0);
+        return;
+    }
+    j->params = params;
+    if (!pool_submit_bench(s->pool, j)) {
+        event_free(j->done);
+        free(j);
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%ld benchmarks are already running; retry later",
+                 s->cfg.max_bench);
+        reply_error(s, req, ep, 429, msg, NULL, t0);
+        return;
+    }
+    s->pending++;
+}
+
+static void handle_health(struct server *s, struct evhttp_request *req, uint64_t t0)
+{
+    if (!config_db_enabled(&s->cfg)) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:n}", "region", s->cfg.region, "db_host",
+                              "not configured", "status", "disabled", "latency_ms");
+        char *text = o ? json_dumps(o, 0) : NULL;
+        json_decref(o);
+        reply(s, req, EP_HEALTH, text ? 200 : 500, text ? text : "{}", NULL, t0);
+        free(text);
+        return;
+    }
+    struct job *j = job_new(s, req, JOB_HEALTH, EP_HEALTH, t0);
+    if (!j) {
+        reply_error(s, req, EP_HEALTH, 500, "out of memory", NULL, t0);
+        return;
+    }
+    pool_submit_health(s->pool, j);
+    s->pending++;
+}
+
+static void handle_info(struct server *s, struct evhttp_request *req, uint64_t t0)
+{
+    char host[256];
+    config_db_host(&s->cfg, host, sizeof(host));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:s, s:I, s:I}", "region",
+                          s->cfg.region, "hostname", s->cfg.alloc_id, "alloc_id", s->cfg.alloc_id,
+                          "machine", s->cfg.hostname, "version", EB_VERSION, "uptime_s",
+                          clock_ns_to_ms(clock_now_ns() - s->started_ns) / 1000.0,
+                          "requests_served", (json_int_t)metrics_requests_total(s->metrics) + 1,
+                          "db_host", host, "max_bench", (json_int_t)s->cfg.max_bench,
+                          "benchmarks_in_flight", (json_int_t)pool_busy(s->pool));
+    char *text = o ? json_dumps(o, JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(o);
+    reply(s, req, EP_INFO, text ? 200 : 500, text ? text : "{}", NULL, t0);
+    free(text);
+}
+
+static void handle_metrics(struct server *s, struct evhttp_request *req, uint64_t t0)
+{
+    struct evbuffer *b = evbuffer_new();
+    char *text = NULL;
+    if (b) {
+        metrics_render(s->metrics, b, config_db_enabled(&s->cfg) ? pool_db_up(s->pool) : -1,
+                       pool_busy(s->pool), (size_t)s->cfg.max_bench,
+                       clock_ns_to_ms(clock_now_ns() - s->started_ns) / 1000.0);
+        size_t n = evbuffer_get_length(b);
+        text = malloc(n + 1);
+        if (text) {
+            evbuffer_remove(b, text, n);
+            text[n] = 0;
+        }
+        evbuffer_free(b);
+    }
+    reply(s, req, EP_METRICS, text ? 200 : 500, text ? text : "",
+          "text/plain; version=0.0.4; charset=utf-8", t0);
+    free(text);
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+    struct server *s = arg;
+    uint64_t t0 = clock_now_ns();
+    slowguard_request_start(s->guard, req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path)
+        path = "";
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    bool bench = !strcmp(path, "/api/rds/benchmark");
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && !(bench && m == EVHTTP_REQ_POST)) {
+        reply_error(s, req, EP_OTHER, 405, bench ? "use GET or POST" : "use GET", NULL, t0);
+        return;
+    }
+    if (bench)
+        handle_benchmark(s, req, t0);
+    else if (!strcmp(path, "/api/rds/health"))
+        handle_health(s, req, t0);
+    else if (!strcmp(path, "/api/info"))
+        handle_info(s, req, t0);
+    else if (!strcmp(path, "/metrics"))
+        handle_metrics(s, req, t0);
+    else if (!strcmp(path, "/healthz"))
+        reply(s, req, EP_HEALTHZ, 200, "{\"status\":\"ok\"}", NULL, t0);
+    else
+        reply_error(s, req, EP_OTHER, 404,
+                    "no such endpoint; try /api/rds/benchmark, /api/rds/health, /api/info, "
+                    "/metrics or /healthz",
+                    NULL, t0);
+}
+
+static void hard_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    log_warn("shutdown: %zu requests still open after %d s; closing them", s->pending,
+             SHUTDOWN_HARD_S);
+    event_base_loopexit(s->base, NULL);
+}
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    if (s->pending == 0)
+        return;
+    log_warn("shutdown: aborting %zu benchmarks still running after %d s", s->pending,
+             SHUTDOWN_GRACE_S);
+    s->aborted = true;
+    pool_abort(s->pool);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *s = arg;
+    if (s->shutting_down) {
+        log_warn("second signal: aborting in-flight work now");
+        pool_abort(s->pool);
+        return;
+    }
+    s->shutting_down = true;
+    log_info("signal %d: no longer accepting connections; finishing %zu requests", (int)sig,
+             s->pending);
+    if (s->bound) {
+        evhttp_del_accept_socket(s->http, s->bound);
+        s->bound = NULL;
+    }
+    struct timeval grace = {SHUTDOWN_GRACE_S, 0}, hard = {SHUTDOWN_HARD_S, 0};
+    s->grace_timer = evtimer_new(s->base, grace_cb, s);
+    s->hard_timer = evtimer_new(s->base, hard_cb, s);
+    if (s->grace_timer)
+        evtimer_add(s->grace_timer, &grace);
+    if (s->hard_timer)
+        evtimer_add(s->hard_timer, &hard);
+    check_shutdown_done(s, false);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: edgebench backend [OPTIONS]\n\n"
+               "The per-region HTTP service: GET|POST /api/rds/benchmark, /api/rds/health,\n"
+               "/api/info, /metrics, /healthz. Every option has an environment variable\n"
+               "(the seed's FLY_REGION, PORT, DB_* first); a flag wins over the variable.\n\n"
+               "Options:\n");
+    config_print_flags(f, CONFIG_BACKEND);
+    fprintf(f, "\nBenchmark query parameters: iterations (1..100, default 10), mode\n"
+               "(simple|extended|prepared|pipeline|compat2rtt, default extended), read\n"
+               "(count|pk, default count), warmup (0..20, default 1).\n");
+}
+
+static int serve(struct server *s)
+{
+    int rc = 1;
+    evthread_use_pthreads();
+    signal(SIGPIPE, SIG_IGN);
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max; /* one descriptor per client connection */
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    s->started_ns = clock_now_ns();
+    s->base = event_base_new();
+    s->metrics = metrics_new();
+    if (!s->base || !s->metrics) {
+        log_error("cannot create the event loop (out of memory)");
+        goto cleanup;
+    }
+    s->http = evhttp_new(s->base);
+    if (!s->http)
+        goto cleanup;
+    evhttp_set_timeout(s->http, (int)s->cfg.http_timeout_s);
+    evhttp_set_max_headers_size(s->http, s->cfg.max_header_bytes);
+    evhttp_set_max_body_size(s->http, s->cfg.max_body_bytes);
+    /* every method reaches request_cb, which answers 405 with the usual headers */
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(s->http, request_cb, s);
+    s->guard = slowguard_new(s->base, s->http, s->cfg.http_timeout_s);
+    if (!s->guard)
+        goto cleanup;
+    s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg.listen, (ev_uint16_t)s->cfg.port);
+    if (!s->bound) {
+        log_error("cannot listen on %s:%ld: address in use or not available; choose another "
+                  "--port/PORT or --listen",
+                  s->cfg.listen, s->cfg.port);
+        goto cleanup;
+    }
+    s->pool = pool_new(&s->cfg);
+    if (!s->pool) {
+        log_error("cannot start the worker threads");
+        goto cleanup;
+    }
+    s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
+    s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
+    if (!s->sig_term || !s->sig_int || evsignal_add(s->sig_term, NULL) < 0 ||
+        evsignal_add(s->sig_int, NULL) < 0)
+        goto cleanup;
+    char host[256];
+    config_db_host(&s->cfg, host, sizeof(host));
+    if (config_db_enabled(&s->cfg))
+        log_info("listening on %s:%ld, region %s, database %s, %ld benchmark workers",
+                 s->cfg.listen, s->cfg.port, s->cfg.region, host, s->cfg.max_bench);
+    else
+        log_info("listening on %s:%ld, region %s; DB_HOST not set: benchmark disabled",
+                 s->cfg.listen, s->cfg.port, s->cfg.region);
+    event_base_dispatch(s->base);
+    rc = 0;
+cleanup:
+    if (s->pool) {
+        pool_abort(s->pool);
+        pool_free(s->pool); /* joins: every job's done event is active now */
+        s->pool = NULL;
+        event_base_loop(s->base, EVLOOP_NONBLOCK); /* answer them */
+    }
+    if (s->http)
+        evhttp_free(s->http); /* frees open connections and their guards */
+    slowguard_free(s->guard);
+    if (s->sig_term)
+        event_free(s->sig_term);
+    if (s->sig_int)
+        event_free(s->sig_int);
+    if (s->grace_timer)
+        event_free(s->grace_timer);
+    if (s->hard_timer)
+        event_free(s->hard_timer);
+    metrics_free(s->metrics);
+    if (s->base)
+        event_base_free(s->base);
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}
+
+int backend_main(int argc, char **argv)
+{
+    struct server s;
+    char err[512];
+    int rest = 0, rc = 2;
+    memset(&s, 0, sizeof(s));
+    config_init(&s.cfg);
+    if (argc > 1 && cli_is_help(argv[1])) {
+        usage(stdout);
+        rc = 0;
+        goto cleanup;
+    }
+    if (config_load_env(&s.cfg, CONFIG_BACKEND, err, sizeof(err)) < 0 ||
+        config_parse_args(&s.cfg, CONFIG_BACKEND, argc, argv, &rest, err, sizeof(err)) < 0) {
+        fprintf(stderr, "edgebench backend: %s\n", err);
+        goto cleanup;
+    }
+    if (rest > 0) {
+        fprintf(stderr, "edgebench backend: unexpected argument '%s'; see --help\n", argv[1]);
+        goto cleanup;
+    }
+    config_finish(&s.cfg);
+    char comp[96];
+    snprintf(comp, sizeof(comp), "backend[%s]", s.cfg.region);
+    log_set_component(comp);
+    rc = serve(&s);
+cleanup:
+    config_free(&s.cfg);
+    return rc;
+}

@@ -1,0 +1,84 @@
+#include "report/csvout.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 4180: quoted when it holds a comma, quote or line break. */
+static void field(FILE *f, const char *s)
+{
+    if (!s)
+        s = "";
+    if (strpbrk(s, ",\"\r\n")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+}
+
+static void number(FILE *f, double v)
+{
+    if (!isnan(v))
+        fprintf(f, "%.3f", v);
+}
+
+int csvout_render(FILE *f, const struct run_result *res)
+{
+    static const char *const sfx[] = {"avg_ms", "min_ms",    "max_ms",  "p50_ms", "p95_ms",
+                                      "p99_ms", "stddev_ms", "samples", "errors"};
+    size_t *order = result_order(res, NULL);
+    if (!order)
+        return -1;
+    fputs("rank,region,location,flag,url,status,error,expected_rtt_ms,answered_by,rounds_ok,"
+          "rounds_failed",
+          f);
+    for (int op = 0; op < OP_COUNT; op++)
+        for (size_t s = 0; s < sizeof(sfx) / sizeof(sfx[0]); s++)
+            fprintf(f, ",%s_%s", op_names[op], sfx[s]);
+    fputs(",insert_round_trips,read_round_trips\r\n", f);
+    size_t rank = 0;
+    for (size_t k = 0; k < res->nregions; k++) {
+        const struct region_result *r = &res->regions[order[k]];
+        if (r->status == REGION_OK)
+            fprintf(f, "%zu", ++rank);
+        fputc(',', f);
+        field(f, r->region);
+        fputc(',', f);
+        field(f, r->location);
+        fputc(',', f);
+        field(f, r->flag);
+        fputc(',', f);
+        field(f, r->url);
+        fputc(',', f);
+        field(f, region_status_names[r->status]);
+        fputc(',', f);
+        field(f, r->error);
+        fputc(',', f);
+        number(f, r->expected_rtt_ms);
+        fputc(',', f);
+        field(f, r->answered_by);
+        fprintf(f, ",%ld,%ld", r->rounds_ok, r->rounds_failed);
+        for (int op = 0; op < OP_COUNT; op++) {
+            const struct op_stats *o = &r->op[op];
+            double v[] = {o->avg, o->min, o->max, o->p50, o->p95, o->p99, o->stddev};
+            for (size_t s = 0; s < sizeof(v) / sizeof(v[0]); s++) {
+                fputc(',', f);
+                number(f, o->valid ? v[s] : NAN);
+            }
+            fprintf(f, ",%ld,%ld", o->samples, o->errors);
+        }
+        fputc(',', f);
+        number(f, r->insert_round_trips);
+        fputc(',', f);
+        number(f, r->read_round_trips);
+        fputs("\r\n", f);
+    }
+    free(order);
+    return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# edgebench backend against a real PostgreSQL: every endpoint and field, the
+# headers, bad input, rows really inserted, every mode, 429 when saturated,
+# the event loop answering while a benchmark waits, a slow client cut off,
+# the token, no database, one log line per request, SIGTERM.
+. "$(dirname "$0")/../lib/harness.sh"
+pg_start
+psqlc -c "create database contacts" >/dev/null
+export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts
+"$EB" db init >"$T/init.log" 2>&1 || die "db init: $(cat "$T/init.log")"
+rows() { psqlc -d contacts -c "select count(*) from contacts"; }
+jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
+
+P=$(free_port)
+U="http://127.0.0.1:$P"
+spawn env PORT=$P FLY_REGION=lhr FLY_ALLOC_ID=abcdef0123456789 EDGEBENCH_MAX_BENCH=1 \
+  EDGEBENCH_HTTP_TIMEOUT=3 "$EB" backend --listen 127.0.0.1 2>"$T/backend.log"
+BPID=$LAST_PID
+wait_http "$U/healthz" || die "backend did not start: $(cat "$T/backend.log")"
+
+# --- /api/info, /healthz -------------------------------------------------------
+J=$(curl -s "$U/api/info")
+check "info: region, hostname (8 chars of FLY_ALLOC_ID), version, uptime, requests" \
+  jqt '.region=="lhr" and .hostname=="abcdef01" and (.version|type=="string") and (.uptime_s|type=="number") and (.requests_served|type=="number")' "$J"
+check "healthz 200" test "$(http_code "$U/healthz")" = 200
+
+# --- a benchmark ---------------------------------------------------------------
+before=$(rows)
+J=$(curl -s "$U/api/rds/benchmark?iterations=7&warmup=2")
+after=$(rows)
+check "iterations=7 inserts exactly 7 rows, warm-up rolled back ($before -> $after)" test $((after - before)) -eq 7
+for f in region db_host iterations read_avg_ms read_min_ms read_max_ms insert_avg_ms insert_min_ms \
+  insert_max_ms read_latencies insert_latencies timestamp insert_round_trips read_round_trips mode \
+  read_kind warmup server_version tls elapsed_ms alloc_id version rtt_avg_ms rtt_min_ms rtt_max_ms \
+  rtt_latencies; do
+  jqt "has(\"$f\")" "$J" || fail "field $f missing"
+done
+for op in read insert rtt; do
+  for f in p50_ms p95_ms p99_ms stddev_ms samples errors error; do
+    jqt "has(\"${op}_$f\")" "$J" || fail "field ${op}_$f missing"
+  done
+  check "$op: 7 samples, 0 errors, error null, 7 latencies" \
+    jqt ".${op}_samples==7 and .${op}_errors==0 and .${op}_error==null and (.${op}_latencies|length)==7" "$J"
+  check "$op: min <= p50 <= p95 <= p99 <= max" \
+    jqt ".${op}_min_ms <= .${op}_p50_ms and .${op}_p50_ms <= .${op}_p95_ms and .${op}_p95_ms <= .${op}_p99_ms and .${op}_p99_ms <= .${op}_max_ms" "$J"
+done
+check "seed fields have the seed's values" \
+  jqt '.region=="lhr" and .db_host=="127.0.0.1" and .iterations==7 and (.timestamp|test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"))' "$J"
+check "added fields" \
+  jqt '.mode=="extended" and .read_kind=="count" and .warmup==2 and (.server_version|test("^[0-9]+\\.[0-9]+")) and .tls.enabled==false and .tls.protocol==null and .alloc_id=="abcdef01" and (.insert_round_trips|type=="number") and .elapsed_ms > 0' "$J"
+check "rows are tagged for db clean" test "$(psqlc -d contacts -c "select count(*) from contacts where notes='edgebench:lhr'")" -ge 7
+
+for m in simple extended prepared pipeline compat2rtt; do
+  for r in count pk; do
+    J=$(curl -s "$U/api/rds/benchmark?iterations=3&mode=$m&read=$r&warmup=1")
+    check "mode=$m read=$r: 3 samples of each, no errors" \
+      jqt ".mode==\"$m\" and .read_kind==\"$r\" and .read_samples==3 and .insert_samples==3 and .rtt_samples==3 and .read_errors+.insert_errors+.rtt_errors==0" "$J"
+  done
+done
+J=$(curl -s -X POST "$U/api/rds/benchmark?iterations=2&warmup=0")
+check "POST works like GET" jqt '.insert_samples==2' "$J"
+
+# --- headers on every endpoint ---------------------------------------------------
+for path in /api/info /healthz /api/rds/health "/api/rds/benchmark?iterations=1&warmup=0" \
+  "/api/rds/benchmark?iterations=x" /metrics /nope; do
+  H=$(curl -s -D - -o /dev/null "$U$path" | tr -d '\r')
+  grep -qi '^x-fly-region: lhr$' <<<"$H" || fail "$path: no X-Fly-Region"
+  grep -qi '^cache-control: no-store' <<<"$H" || fail "$path: no Cache-Control no-store"
+  if [ "$path" = /metrics ]; then ct='^content-type: text/plain'; else ct='^content-type: application/json'; fi
+  grep -qi "$ct" <<<"$H" || fail "$path: wrong Content-Type"
+done
+ok "headers on every endpoint checked"
+check "unknown path -> 404" test "$(http_code "$U/nope")" = 404
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$U/api/info")
+check "a header block over the limit is refused ($code)" test "$code" != 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$U/api/info")
+check "PUT is refused ($code)" test "$code" = 405
+
+# --- bad input --------------------------------------------------------------------
+for q in iterations=abc iterations=0 iterations=101 iterations=-1 iterations=1e3 iterations= \
+  mode=bogus read=bogus warmup=21 warmup=-1 color=red "iterations=5&iterations=6"; do
+  name=${q%%=*}
+  code=$(curl -s -o "$T/bad.json" -w '%{http_code}' "$U/api/rds/benchmark?$q")
+  if [ "$code" = 400 ] && jq -e --arg p "$name" '.param==$p and (.error|length)>0' "$T/bad.json" >/dev/null; then
+    ok "$q -> 400 naming $name"
+  else
+    fail "$q -> $code $(cat "$T/bad.json")"
+  fi
+done
+
+# --- /api/rds/health and /metrics ------------------------------------------------------
+J=$(curl -s "$U/api/rds/health")
+check "health connected with latency" jqt '.status=="connected" and .region=="lhr" and .db_host=="127.0.0.1" and (.latency_ms|type=="number")' "$J"
+curl -s "$U/metrics" >"$T/metrics.txt"
+for m in edgebench_http_requests_total edgebench_db_operation_duration_seconds_bucket edgebench_db_up; do
+  grep -q "^$m" "$T/metrics.txt" || fail "metric $m missing"
+done
+check "db up gauge is 1" grep -qx 'edgebench_db_up 1' "$T/metrics.txt"
+if command -v promtool >/dev/null; then
+  check "promtool check metrics" promtool check metrics <"$T/metrics.txt"
+elif /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null; then
+  check "metrics parse as Prometheus text (prometheus_client)" /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = list(text_string_to_metric_families(open(sys.argv[1]).read()))
+names = {f.name: f.type for f in fams}
+assert names.get("edgebench_db_operation_duration_seconds") == "histogram", names
+assert names.get("edgebench_http_requests") == "counter", names
+' "$T/metrics.txt"
+fi
+
+# --- saturation, a busy loop-free server, slow clients -----------------------------------
+# Hold an exclusive lock so the next benchmark waits in the database.
+psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(4); commit" >/dev/null &
+LOCKPID=$!
+sleep 0.5
+curl -s -o "$T/held.json" "$U/api/rds/benchmark?iterations=2&warmup=0" &
+HELD=$!
+sleep 0.5
+H=$(curl -s -D - -o "$T/429.json" "$U/api/rds/benchmark?iterations=1" | tr -d '\r')
+check "second benchmark while the only worker is busy -> 429 with Retry-After" \
+  bash -c 'grep -q "^HTTP/1.1 429" <<<"$1" && grep -qi "^retry-after: [0-9]" <<<"$1"' _ "$H"
+t=$(curl -s -o /dev/null -w '%{time_total}' "$U/api/info")
+check "/api/info answers while a benchmark waits on the database (${t}s)" awk -v t="$t" 'BEGIN{exit !(t < 0.5)}'
+t=$(curl -s -o /dev/null -w '%{time_total}' "$U/metrics")
+check "/metrics answers while a benchmark waits on the database (${t}s)" awk -v t="$t" 'BEGIN{exit !(t < 0.5)}'
+# A client that sends one byte a second is cut off after the 3 s request deadline.
+/usr/bin/python3 - "$P" >"$T/slow.txt" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t0 = time.time()
+req = b"GET /api/info HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 40 + b"\r\n\r\n"
+try:
+    for b in req:
+        s.send(bytes([b]))
+        time.sleep(1)
+        s.settimeout(0.01)
+        try:
+            if s.recv(1) == b"":
+                break
+        except socket.timeout:
+            pass
+        s.settimeout(None)
+    print("closed after %.1f s" % (time.time() - t0))
+except OSError:
+    print("closed after %.1f s" % (time.time() - t0))
+PY
+SLOW=$!
+sleep 1
+t=$(curl -s -o /dev/null -w '%{time_total}' "$U/api/info")
+check "others are served while a slow client dribbles (${t}s)" awk -v t="$t" 'BEGIN{exit !(t < 0.5)}'
+wait $HELD
+check "the held benchmark completes after the lock is released" jqt '.insert_samples==2' "$(cat "$T/held.json")"
+wait $LOCKPID
+wait $SLOW
+secs=$(sed -n 's/closed after \([0-9.]*\) s/\1/p' "$T/slow.txt")
+check "slow client cut off after about 3 s (${secs:-never} s)" awk -v t="${secs:-99}" 'BEGIN{exit !(t >= 2 && t < 12)}'
+
+# --- logs -------------------------------------------------------------------------------
+n_info=$(grep -c 'GET /api/info 200' "$T/backend.log")
+check "one log line per /api/info request ($n_info)" test "$n_info" -ge 4
+check "log lines carry method, path, status, duration" grep -qE 'GET /api/rds/benchmark 400 [0-9.]+ms$' "$T/backend.log"
+
+# --- SIGTERM with a benchmark in flight ------------------------------------------------------
+psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(2); commit" >/dev/null &
+LOCKPID=$!
+sleep 0.3
+curl -s -o "$T/inflight.json" -w '%{http_code}' "$U/api/rds/benchmark?iterations=2&warmup=0" >"$T/inflight.code" &
+INF=$!
+sleep 0.3
+kill -TERM "$BPID"
+wait "$BPID"
+rc=$?
+check "SIGTERM: exit 0 ($rc)" test "$rc" -eq 0
+wait $INF
+check "SIGTERM: the in-flight benchmark was answered ($(cat "$T/inflight.code"))" grep -qE '^(200|502)$' "$T/inflight.code"
+wait $LOCKPID
+check "not listening after SIGTERM" test "$(http_code "$U/healthz")" = 000
+
+# --- token ---------------------------------------------------------------------------------
+P2=$(free_port)
+spawn env PORT=$P2 EDGEBENCH_TOKEN='s3cret-t0ken' "$EB" backend --listen 127.0.0.1 2>"$T/token.log"
+wait_http "http://127.0.0.1:$P2/healthz" || die "backend 2 did not start"
+B="http://127.0.0.1:$P2/api/rds/benchmark?iterations=1&warmup=0"
+check "token: none -> 401" test "$(http_code "$B")" = 401
+check "token: wrong -> 401" test "$(http_code "$B" -H 'Authorization: Bearer s3cret-t0keN')" = 401
+check "token: prefix only -> 401" test "$(http_code "$B" -H 'Authorization: Bearer s3cret')" = 401
+check "token: right -> 200" test "$(http_code "$B" -H 'Authorization: Bearer s3cret-t0ken')" = 200
+check "token: never in the log" bash -c '! grep -q s3cret "$1"' _ "$T/token.log"
+
+# --- no database configured ------------------------------------------------------------------
+P3=$(free_port)
+spawn env -u DB_HOST -u DATABASE_URL PORT=$P3 "$EB" backend --listen 127.0.0.1 2>"$T/nodb.log"
+wait_http "http://127.0.0.1:$P3/healthz" || die "backend 3 did not start"
+code=$(curl -s -o "$T/nodb.json" -w '%{http_code}' "http://127.0.0.1:$P3/api/rds/benchmark")
+check "no database: 503 with error, region, db_host" \
+  bash -c '[ "$1" = 503 ] && jq -e "has(\"error\") and .region==\"local\" and has(\"db_host\")" "$2" >/dev/null' _ "$code" "$T/nodb.json"
+check "no database: health says disabled" jqt '.status=="disabled"' "$(curl -s "http://127.0.0.1:$P3/api/rds/health")"
+check "usage error exits 2" bash -c '"$1" backend --port 0 2>/dev/null; [ $? -eq 2 ]' _ "$EB"

@@ -7,7 +7,7 @@
 # World: when this edgebench has `backend` (contract 1), a real PostgreSQL and
 # one real backend per region, each reaching the database through an
 # `edgebench wan` link with the seed's measured RTT for that region. Without
-# `backend`, stand-in backends (tests/lib/stub_backend.py) answer behind WAN
+# `backend`, stand-in backends (tests/lib/standin_backend.py) answer behind WAN
 # links with the same RTTs and take iterations x 3 x RTT to answer, as a
 # backend would. The mode used is printed.
 # usage: EB_BIN=path/to/edgebench bench/collector_fanout.sh [ITERATIONS]
@@ -33,7 +33,7 @@ if "$EB" backend --help >/dev/null 2>&1; then
     echo "--listen 127.0.0.1:$lp --to 127.0.0.1:$PGPORT --rtt ${rtt}ms --name $r" >>"$links"
     eval "lport_$r=$lp bport_$r=$bp"
   done
-  spawn "$EB" wan --links "$links" --quiet
+  spawn "$EB" wan --links "$links" --quiet >/dev/null
   sleep 0.5
   DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts "$EB" db init >/dev/null 2>&1 || die "db init"
   for rr in $RTTS; do
@@ -49,12 +49,12 @@ else
     r=${rr%%:*}; rtt=${rr#*:}
     sp=$(free_port); lp=$(free_port)
     delay=$(echo "($ITER + 1) * 3 * $rtt / 1000" | bc -l)
-    spawn python3 "$EB_SRC/tests/lib/stub_backend.py" "$sp" "$r" ok "$delay"
+    spawn python3 "$EB_SRC/tests/lib/standin_backend.py" "$sp" "$r" ok "$delay"
     echo "--listen 127.0.0.1:$lp --to 127.0.0.1:$sp --rtt ${rtt}ms --name $r" >>"$links"
     url[$r]=http://127.0.0.1:$lp
-    wait_port "$sp" || die "stub $r"
+    wait_port "$sp" || die "standin $r"
   done
-  spawn "$EB" wan --links "$links" --quiet
+  spawn "$EB" wan --links "$links" --quiet >/dev/null
   sleep 0.5
 fi
 echo "world: $world"

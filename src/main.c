@@ -8,6 +8,7 @@
 #include "collect/run.h"
 #include "report/report.h"
 #include "proxy/proxy.h"
+#include "netlab/nlcli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static const struct subcommand {
     {"proxy", proxy_main, "Geo-routing TCP proxy in front of the regional backends"},
     {"backend", backend_main, "Serve the per-region benchmark API"},
     {"db", db_main, "Create the schema and role, remove benchmark rows, diagnose"},
+    {"netlab", netlab_main, "Namespaces + WireGuard world of lab --overlay wireguard (plumbing)"},
 };
 
 static void usage(FILE *f)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define SHUTDOWN_GRACE_S 5
 #define SHUTDOWN_HARD_S 10
@@ -31,6 +32,7 @@ struct server {
     struct pool *pool;
     struct metrics *metrics;
     struct slowguard *guard;
+    char *info_prefix;
     struct event *sig_term, *sig_int, *grace_timer, *hard_timer;
     uint64_t started_ns;
     size_t pending; /* jobs handed to the pool and not yet answered */
@@ -105,9 +107,8 @@ static void reply(struct server *s, struct evhttp_request *req, enum endpoint ep
     char path[160];
     log_path(req, path, sizeof(path));
     const char *method = method_name(evhttp_request_get_command(req));
-    void *flush = slowguard_request_done(s->guard, req);
+    slowguard_request_done(s->guard, req);
     evhttp_send_reply(req, code, reason(code), buf);
-    slowguard_flush(flush);
     evbuffer_free(buf);
     metrics_count_request(s->metrics, ep, code);
     log_info("%s %s %d %.3fms", method, path, code, clock_ns_to_ms(clock_now_ns() - start_ns));
@@ -151,12 +152,12 @@ static bool token_ok(const struct server *s, struct evhttp_request *req)
     return diff == 0;
 }
 
-static void check_shutdown_done(struct server *s)
+static void check_shutdown_done(struct server *s, bool replied)
 {
-    /* a moment for the last replies to leave the socket buffers */
-    struct timeval drain = {0, 250000};
+    /* after a reply, a moment for it to leave the socket buffers */
+    struct timeval drain = {0, 100000};
     if (s->shutting_down && s->pending == 0)
-        event_base_loopexit(s->base, &drain);
+        event_base_loopexit(s->base, replied ? &drain : NULL);
 }
 
 static void job_done_cb(evutil_socket_t fd, short what, void *arg)
@@ -171,7 +172,7 @@ static void job_done_cb(evutil_socket_t fd, short what, void *arg)
     bench_result_free(&j->result);
     free(j->body);
     free(j);
-    check_shutdown_done(s);
+    check_shutdown_done(s, true);
 }
 
 static struct job *job_new(struct server *s, struct evhttp_request *req, enum job_kind kind,
@@ -260,20 +261,36 @@ static void handle_health(struct server *s, struct evhttp_request *req, uint64_t
     s->pending++;
 }
 
-static void handle_info(struct server *s, struct evhttp_request *req, uint64_t t0)
+/* The fixed part of /api/info, JSON-encoded once at start: "region": ... */
+static char *info_prefix(const struct server *s)
 {
     char host[256];
     config_db_host(&s->cfg, host, sizeof(host));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:s, s:I, s:I}", "region",
-                          s->cfg.region, "hostname", s->cfg.alloc_id, "alloc_id", s->cfg.alloc_id,
-                          "machine", s->cfg.hostname, "version", EB_VERSION, "uptime_s",
-                          clock_ns_to_ms(clock_now_ns() - s->started_ns) / 1000.0,
-                          "requests_served", (json_int_t)metrics_requests_total(s->metrics) + 1,
-                          "db_host", host, "max_bench", (json_int_t)s->cfg.max_bench,
-                          "benchmarks_in_flight", (json_int_t)pool_busy(s->pool));
-    char *text = o ? json_dumps(o, JSON_REAL_PRECISION(12)) : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "region", s->cfg.region,
+                          "hostname", s->cfg.alloc_id, "alloc_id", s->cfg.alloc_id, "machine",
+                          s->cfg.hostname, "version", EB_VERSION, "db_host", host, "max_bench",
+                          (json_int_t)s->cfg.max_bench);
+    char *text = o ? json_dumps(o, 0) : NULL;
     json_decref(o);
-    reply(s, req, EP_INFO, text ? 200 : 500, text ? text : "{}", NULL, t0);
+    if (text)
+        text[strlen(text) - 1] = 0; /* drop the closing brace */
+    return text;
+}
+
+static void handle_info(struct server *s, struct evhttp_request *req, uint64_t t0)
+{
+    size_t len = strlen(s->info_prefix) + 128;
+    char *text = malloc(len);
+    if (!text) {
+        reply_error(s, req, EP_INFO, 500, "out of memory", NULL, t0);
+        return;
+    }
+    snprintf(text, len,
+             "%s, \"uptime_s\": %.3f, \"requests_served\": %llu, "
+             "\"benchmarks_in_flight\": %zu}",
+             s->info_prefix, clock_ns_to_ms(clock_now_ns() - s->started_ns) / 1000.0,
+             metrics_requests_total(s->metrics) + 1, pool_busy(s->pool));
+    reply(s, req, EP_INFO, 200, text, NULL, t0);
     free(text);
 }
 
@@ -307,7 +324,13 @@ static void request_cb(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path)
         path = "";
-    if (!strcmp(path, "/api/rds/benchmark"))
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    bool bench = !strcmp(path, "/api/rds/benchmark");
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && !(bench && m == EVHTTP_REQ_POST)) {
+        reply_error(s, req, EP_OTHER, 405, bench ? "use GET or POST" : "use GET", NULL, t0);
+        return;
+    }
+    if (bench)
         handle_benchmark(s, req, t0);
     else if (!strcmp(path, "/api/rds/health"))
         handle_health(s, req, t0);
@@ -365,7 +388,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
         evtimer_add(s->grace_timer, &grace);
     if (s->hard_timer)
         evtimer_add(s->hard_timer, &hard);
-    check_shutdown_done(s);
+    check_shutdown_done(s, false);
 }
 
 static void usage(FILE *f)
@@ -386,6 +409,11 @@ static int serve(struct server *s)
     int rc = 1;
     evthread_use_pthreads();
     signal(SIGPIPE, SIG_IGN);
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max; /* one descriptor per client connection */
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     s->started_ns = clock_now_ns();
     s->base = event_base_new();
     s->metrics = metrics_new();
@@ -399,10 +427,15 @@ static int serve(struct server *s)
     evhttp_set_timeout(s->http, (int)s->cfg.http_timeout_s);
     evhttp_set_max_headers_size(s->http, s->cfg.max_header_bytes);
     evhttp_set_max_body_size(s->http, s->cfg.max_body_bytes);
-    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    /* every method reaches request_cb, which answers 405 with the usual headers */
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(s->http, request_cb, s);
     s->guard = slowguard_new(s->base, s->http, s->cfg.http_timeout_s);
-    if (!s->guard)
+    s->info_prefix = info_prefix(s);
+    if (!s->guard || !s->info_prefix)
         goto cleanup;
     s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg.listen, (ev_uint16_t)s->cfg.port);
     if (!s->bound) {
@@ -450,6 +483,7 @@ cleanup:
     if (s->hard_timer)
         event_free(s->hard_timer);
     metrics_free(s->metrics);
+    free(s->info_prefix);
     if (s->base)
         event_base_free(s->base);
     if (rc == 0)

@@ -532,7 +532,7 @@ char *bench_result_json(const struct bench_result *r, const struct backend_confi
     if (r->params.read == READ_PK)
         put(o, "read_pk_id", json_integer(r->pk_id));
     put(o, "warmup", json_integer(r->params.warmup));
-    put(o, "server_version", r->server_version[0] ? json_string(r->server_version) : json_null());
+    put(o, "server_version", json_string(r->server_version)); /* "" when never connected */
     json_t *tls = json_object();
     if (tls) {
         put(tls, "enabled", json_boolean(r->tls));

@@ -334,6 +334,7 @@ void config_conn_params(const struct backend_config *c, const char *application_
     add(out, "keepalives_idle", "10");
     add(out, "keepalives_interval", "5");
     add(out, "keepalives_count", "3");
+    add(out, "tcp_user_timeout", "15000"); /* ms unacknowledged: a vanished server */
     add(out, "sslmode", c->sslmode ? c->sslmode : "prefer");
     add(out, "sslrootcert", c->sslrootcert);
     if (c->database_url) {

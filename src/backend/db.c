@@ -118,7 +118,8 @@ static int run(PGconn *conn, const char *what, const char *sql, const char *priv
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         char msg[512];
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        pgconn_one_line(PQresultErrorMessage(r), msg, sizeof(msg));
+        const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        pgconn_one_line(primary ? primary : PQresultErrorMessage(r), msg, sizeof(msg));
         printf("FAIL: %s: %s\n", what, msg);
         if (state && !strcmp(state, SQLSTATE_PRIVILEGE) && privilege_fix)
             printf("  fix:   %s\n", privilege_fix);
@@ -359,17 +360,22 @@ static int db_check(const struct backend_config *c)
          "has_sequence_privilege(pg_get_serial_sequence('contacts', 'id'), 'USAGE') END",
          "USAGE on the id sequence"},
     };
+    char missing[256] = "";
     for (size_t i = 0; i < sizeof(privs) / sizeof(privs[0]); i++) {
-        if (query_one(conn, privs[i].sql, 0, NULL, buf, sizeof(buf)) < 0)
+        if (query_one(conn, privs[i].sql, 0, NULL, buf, sizeof(buf)) < 0) {
             failures++;
-        else if (strcmp(buf, "t") != 0) {
-            printf("FAIL: role %s lacks %s\n"
-                   "  fix:   run `edgebench db init --role %s` with an administrative "
-                   "connection, or GRANT SELECT, INSERT ON contacts TO %s; GRANT USAGE ON "
-                   "SEQUENCE %s TO %s;\n",
-                   me, privs[i].what, me, me, seq[0] ? seq : "contacts_id_seq", me);
-            failures++;
+        } else if (strcmp(buf, "t") != 0) {
+            size_t n = strlen(missing);
+            snprintf(missing + n, sizeof(missing) - n, "%s%s", n ? ", " : "", privs[i].what);
         }
+    }
+    if (missing[0]) {
+        printf("FAIL: role %s lacks %s\n"
+               "  fix:   run `edgebench db init --role %s` with an administrative connection, or "
+               "as the table owner: GRANT SELECT, INSERT ON contacts TO %s; GRANT USAGE ON "
+               "SEQUENCE %s TO %s;\n",
+               me, missing, me, me, seq[0] ? seq : "contacts_id_seq", me);
+        failures++;
     }
     if (!failures)
         printf("ok: role %s may SELECT and INSERT on contacts and use its sequence\n", me);

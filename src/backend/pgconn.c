@@ -10,7 +10,9 @@ void pgconn_one_line(const char *msg, char *out, size_t outlen)
         return;
     for (const char *p = msg ? msg : ""; *p && o + 3 < outlen; p++) {
         if (*p == '\n' || *p == '\r') {
-            if (p[1] && p[1] != '\n') {
+            while (p[1] == ' ' || p[1] == '\t')
+                p++; /* the indentation of a continuation line */
+            if (p[1] && p[1] != '\n' && p[1] != '\r') {
                 out[o++] = ';';
                 out[o++] = ' ';
             }
@@ -37,6 +39,11 @@ int pgconn_setup(PGconn *conn, long statement_timeout_ms, char *err, size_t errl
     return rc;
 }
 
+/* Server notices ("relation already exists, skipping") are not ours to print. */
+static void quiet_notices(void *arg, const char *message)
+{
+}
+
 PGconn *pgconn_open(const struct backend_config *c, const char *application_name,
                     long statement_timeout_ms, char *err, size_t errlen)
 {
@@ -52,6 +59,7 @@ PGconn *pgconn_open(const struct backend_config *c, const char *application_name
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, quiet_notices, NULL);
     if (pgconn_setup(conn, statement_timeout_ms, err, errlen) < 0) {
         PQfinish(conn);
         return NULL;

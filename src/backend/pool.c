@@ -46,7 +46,7 @@ static void *worker_main(void *arg)
     struct pool *p = w->pool;
     char err[256];
     /* connect ahead of the first request; failures are retried at that request */
-    if (bench_conn_ensure(&w->bc, p->cfg, err, sizeof(err)) < 0)
+    if (config_db_enabled(p->cfg) && bench_conn_ensure(&w->bc, p->cfg, err, sizeof(err)) < 0)
         log_debug("worker: %s", err);
     for (;;) {
         pthread_mutex_lock(&p->lock);
@@ -154,6 +154,10 @@ static void *health_main(void *arg)
             break;
 
         struct probe pr;
+        if (!config_db_enabled(p->cfg) && !jobs) {
+            next.tv_sec += 3600; /* nothing to probe */
+            continue;
+        }
         if (stop) {
             memset(&pr, 0, sizeof(pr));
             snprintf(pr.message, sizeof(pr.message), "the backend is shutting down");

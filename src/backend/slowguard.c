@@ -1,5 +1,6 @@
 #include "backend/slowguard.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <event2/buffer.h>
@@ -13,16 +14,17 @@
 
 struct guard_conn {
     struct slowguard *g;
-    struct bufferevent *filter; /* the key: what evhttp holds */
-    struct bufferevent *under;
-    struct event *timer;
-    bool handling;
+    struct bufferevent *bev;   /* we hold one reference */
+    uint64_t request_start_ns; /* 0: no request being received */
+    bool handling;             /* between slowguard_request_start and _done */
+    bool cut;
     struct guard_conn *next;
 };
 
 struct slowguard {
     struct event_base *base;
-    struct timeval deadline;
+    uint64_t deadline_ns;
+    struct event *sweep;
     struct guard_conn *bucket[NBUCKETS];
 };
 
@@ -31,64 +33,19 @@ static size_t slot(const void *p)
     return (size_t)(((uintptr_t)p >> 4) % NBUCKETS);
 }
 
-static struct guard_conn *find(struct slowguard *g, const struct bufferevent *filter)
+static struct guard_conn *find(struct slowguard *g, const struct bufferevent *bev)
 {
-    struct guard_conn *c = g->bucket[slot(filter)];
-    while (c && c->filter != filter)
+    struct guard_conn *c = g->bucket[slot(bev)];
+    while (c && c->bev != bev)
         c = c->next;
     return c;
 }
 
-static void unlink_conn(struct guard_conn *c)
-{
-    struct guard_conn **pp = &c->g->bucket[slot(c->filter)];
-    while (*pp && *pp != c)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = c->next;
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
+static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct guard_conn *c = arg;
-    if (c->handling)
-        return;
-    evutil_socket_t sock = bufferevent_getfd(c->under);
-    log_warn("closing a connection whose request took longer than %ld s to arrive",
-             (long)c->g->deadline.tv_sec);
-    /* evhttp sees end-of-file and frees the connection, and with it this guard */
-    if (sock >= 0)
-        shutdown(sock, SHUT_RDWR);
-}
-
-static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evbuffer *dst,
-                                                ev_ssize_t limit, enum bufferevent_flush_mode mode,
-                                                void *ctx)
-{
-    struct guard_conn *c = ctx;
-    size_t n = evbuffer_get_length(src);
-    if (n == 0)
-        return BEV_NEED_MORE;
-    if (!c->handling && !evtimer_pending(c->timer, NULL))
-        evtimer_add(c->timer, &c->g->deadline);
-    evbuffer_add_buffer(dst, src);
-    return BEV_OK;
-}
-
-static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct evbuffer *dst,
-                                                 ev_ssize_t limit, enum bufferevent_flush_mode mode,
-                                                 void *ctx)
-{
-    evbuffer_add_buffer(dst, src);
-    return BEV_OK;
-}
-
-static void free_conn(void *ctx)
-{
-    struct guard_conn *c = ctx;
-    unlink_conn(c);
-    event_free(c->timer);
-    free(c);
+    if (info->n_added > 0 && !c->handling && !c->request_start_ns)
+        c->request_start_ns = clock_now_ns();
 }
 
 static struct bufferevent *bev_cb(struct event_base *base, void *arg)
@@ -97,24 +54,58 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
     struct guard_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->g = g;
-    c->timer = evtimer_new(base, timer_cb, c);
-    c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (c->timer && c->under)
-        c->filter = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE,
-                                           free_conn, c);
-    if (!c->filter) {
-        if (c->under)
-            bufferevent_free(c->under);
-        if (c->timer)
-            event_free(c->timer);
+    c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev || !evbuffer_add_cb(bufferevent_get_input(c->bev), input_cb, c)) {
+        if (c->bev)
+            bufferevent_free(c->bev);
         free(c);
         return NULL;
     }
-    size_t k = slot(c->filter);
+    bufferevent_incref(c->bev);
+    c->g = g;
+    size_t k = slot(c->bev);
     c->next = g->bucket[k];
     g->bucket[k] = c;
-    return c->filter;
+    return c->bev;
+}
+
+/* evhttp sets its callbacks as soon as bev_cb returns (in the same accept
+ * callback) and its bufferevent_free clears them; our reference keeps the
+ * object and its descriptor alive until the sweep sees that. */
+static bool freed_by_evhttp(struct guard_conn *c)
+{
+    bufferevent_event_cb eventcb = NULL;
+    bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+    return eventcb == NULL;
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct slowguard *g = arg;
+    uint64_t now = clock_now_ns();
+    for (size_t k = 0; k < NBUCKETS; k++) {
+        struct guard_conn **pp = &g->bucket[k];
+        while (*pp) {
+            struct guard_conn *c = *pp;
+            if (freed_by_evhttp(c)) {
+                *pp = c->next;
+                bufferevent_decref(c->bev); /* closes the descriptor */
+                free(c);
+                continue;
+            }
+            if (!c->handling && !c->cut && c->request_start_ns &&
+                now - c->request_start_ns > g->deadline_ns) {
+                log_warn("closing a connection whose request took longer than %.0f s to arrive",
+                         (double)g->deadline_ns / 1e9);
+                c->cut = true;
+                /* evhttp sees end-of-file and frees the connection */
+                evutil_socket_t s = bufferevent_getfd(c->bev);
+                if (s >= 0)
+                    shutdown(s, SHUT_RDWR);
+            }
+            pp = &c->next;
+        }
+    }
 }
 
 struct slowguard *slowguard_new(struct event_base *base, struct evhttp *http, long deadline_s)
@@ -122,15 +113,32 @@ struct slowguard *slowguard_new(struct event_base *base, struct evhttp *http, lo
     struct slowguard *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
+    struct timeval period = {0, 250000};
     g->base = base;
-    g->deadline.tv_sec = deadline_s;
+    g->deadline_ns = (uint64_t)deadline_s * 1000000000ull;
+    g->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, g);
+    if (!g->sweep || event_add(g->sweep, &period) < 0) {
+        slowguard_free(g);
+        return NULL;
+    }
     evhttp_set_bevcb(http, bev_cb, g);
     return g;
 }
 
 void slowguard_free(struct slowguard *g)
 {
-    /* connections still open are freed by evhttp_free, which calls free_conn */
+    if (!g)
+        return;
+    for (size_t k = 0; k < NBUCKETS; k++) {
+        while (g->bucket[k]) {
+            struct guard_conn *c = g->bucket[k];
+            g->bucket[k] = c->next;
+            bufferevent_decref(c->bev);
+            free(c);
+        }
+    }
+    if (g->sweep)
+        event_free(g->sweep);
     free(g);
 }
 
@@ -145,20 +153,13 @@ void slowguard_request_start(struct slowguard *g, struct evhttp_request *req)
     struct guard_conn *c = of_request(g, req);
     if (c) {
         c->handling = true;
-        evtimer_del(c->timer);
+        c->request_start_ns = 0;
     }
 }
 
-void *slowguard_request_done(struct slowguard *g, struct evhttp_request *req)
+void slowguard_request_done(struct slowguard *g, struct evhttp_request *req)
 {
     struct guard_conn *c = of_request(g, req);
     if (c)
         c->handling = false;
-    return c ? c->filter : NULL;
-}
-
-void slowguard_flush(void *token)
-{
-    if (token)
-        bufferevent_flush(token, EV_WRITE, BEV_NORMAL);
 }

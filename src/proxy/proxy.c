@@ -766,7 +766,14 @@ int proxy_main(int argc, char **argv)
         seed = clock_now_ns();
     px.rng = seed | 1;
     px.started_ns = clock_now_ns();
-    px.base = event_base_new();
+    /* the changelist coalesces the several epoll_ctl calls a connection's
+     * setup and teardown make within one loop iteration */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg) {
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        px.base = event_base_new_with_config(ecfg);
+        event_config_free(ecfg);
+    }
     px.affinity = affinity_new();
     if (!px.base || !px.affinity) {
         fprintf(stderr, "edgebench proxy: out of memory\n");

@@ -5,7 +5,9 @@
  * (sched_stream: arrival + one-way delay + jitter, never before the previous
  * chunk), and one timer per direction fires for the head of the queue. A
  * queue above queue_cap stops reading its source, so a slow receiver pushes
- * back on the sender through the kernel's windows.
+ * back on the sender through the kernel's windows. The bytes themselves wait
+ * in a pipe per direction (splice(2): no copy through user space); the queue
+ * holds only their lengths and departure times, in the pipe's FIFO order.
  *
  * Set-up: the kernel completes the client's handshake at once, so the relay
  * models it: it connects upstream one one-way delay after the accept (the
@@ -22,6 +24,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,7 +34,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHUNK_MAX 65536
+#define CHUNK_MAX (256 * 1024)
+#define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
 enum chunk_kind { CHUNK_DATA, CHUNK_FIN, CHUNK_RST };
 
@@ -40,7 +44,6 @@ struct chunk {
     uint64_t depart_ns;
     size_t len, off;
     enum chunk_kind kind;
-    unsigned char data[];
 };
 
 enum conn_state {
@@ -58,6 +61,8 @@ struct dir {
     struct event *wr; /* writable destination */
     struct event *timer;
     struct chunk *head, *tail;
+    int pipe[2]; /* the queued bytes, in order */
+    size_t pipe_cap;
     size_t queued;
     uint64_t last_depart_ns;
     uint64_t floor_ns; /* nothing departs before the set-up is over */
@@ -75,8 +80,6 @@ struct tcp_conn {
     struct event *connect_ev;
     bool reset; /* a reset is on its way; no more data */
 };
-
-static unsigned char readbuf[CHUNK_MAX];
 
 static void conn_free(struct tcp_conn *c);
 static bool dir_flush(struct dir *d);
@@ -136,7 +139,7 @@ static void dir_update_reading(struct dir *d)
 {
     if (!d->rd || d->src_done || d->c->reset)
         return;
-    if (d->queued < d->c->l->queue_cap)
+    if (d->queued < d->pipe_cap)
         event_add(d->rd, NULL);
     else
         event_del(d->rd);
@@ -154,17 +157,15 @@ static void dir_append(struct dir *d, struct chunk *k)
     d->last_depart_ns = k->depart_ns;
 }
 
-static struct chunk *chunk_new(enum chunk_kind kind, const void *data, size_t n, uint64_t depart_ns)
+static struct chunk *chunk_new(enum chunk_kind kind, size_t n, uint64_t depart_ns)
 {
-    struct chunk *k = malloc(sizeof(*k) + n);
+    struct chunk *k = malloc(sizeof(*k));
     if (!k)
         return NULL;
     k->kind = kind;
     k->len = n;
     k->off = 0;
     k->depart_ns = depart_ns;
-    if (n)
-        memcpy(k->data, data, n);
     return k;
 }
 
@@ -183,7 +184,7 @@ static void dir_queue_reset(struct dir *d)
     /* a reset is neither shaped nor retransmitted: it only follows what is queued */
     uint64_t now = clock_now_ns();
     uint64_t t = now + c->l->shaper[d->idx].one_way_ns;
-    struct chunk *k = chunk_new(CHUNK_RST, NULL, 0, t > d->last_depart_ns ? t : d->last_depart_ns);
+    struct chunk *k = chunk_new(CHUNK_RST, 0, t > d->last_depart_ns ? t : d->last_depart_ns);
     if (!k) {
         conn_free(c);
         return;
@@ -239,7 +240,7 @@ static bool dir_flush(struct dir *d)
             }
             continue;
         }
-        ssize_t n = send(dst, k->data + k->off, k->len - k->off, MSG_NOSIGNAL);
+        ssize_t n = splice(d->pipe[0], NULL, dst, NULL, k->len - k->off, SPLICE_FLAGS);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 event_add(d->wr, NULL);
@@ -285,48 +286,54 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
     dir_flush(arg);
 }
 
-static void read_cb(evutil_socket_t fd, short what, void *arg)
+/* Reads one chunk. Returns true only when it went straight through and the
+ * source may hold more (the caller reads again before sleeping). */
+static bool read_once(struct dir *d, int fd)
 {
-    struct dir *d = arg;
     struct tcp_conn *c = d->c;
     struct wan_link *l = c->l;
-    (void)what;
     size_t max = CHUNK_MAX;
     if (l->shaper[d->idx].ns_per_byte > 0) {
         /* at a limited rate, chunks of about 1 ms keep the serialisation smooth */
         double per_ms = 1e6 / l->shaper[d->idx].ns_per_byte;
         max = per_ms < WAN_TCP_MSS ? WAN_TCP_MSS : per_ms > CHUNK_MAX ? CHUNK_MAX : (size_t)per_ms;
     }
-    ssize_t n = recv(fd, readbuf, max, 0);
+    if (max > d->pipe_cap - d->queued)
+        max = d->pipe_cap - d->queued;
+    if (!max) {
+        event_del(d->rd); /* the pipe is full: wait for the destination */
+        return false;
+    }
+    ssize_t n = splice(fd, NULL, d->pipe[1], NULL, max, SPLICE_FLAGS);
     uint64_t now = clock_now_ns();
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
+        return false;
     if (n < 0) {
         log_debug("conn %llu: %s reset (%s)", (unsigned long long)c->id,
                   d->idx == WAN_UP ? "client" : "upstream", strerror(errno));
         dir_queue_reset(d);
-        return;
+        return false;
     }
     size_t len = (size_t)n, sent = 0;
     uint64_t depart = sched_stream(&l->shaper[d->idx], now, len, d->last_depart_ns, d->floor_ns);
     bool idle = !d->head && !(d->wr && event_pending(d->wr, EV_WRITE, NULL));
     if (len && idle && depart <= now && c->state == CONN_OPEN) {
         /* a 0 ms link: straight through, no queue and no timer */
-        ssize_t w = send(dir_dst(d), readbuf, len, MSG_NOSIGNAL);
+        ssize_t w = splice(d->pipe[0], NULL, dir_dst(d), NULL, len, SPLICE_FLAGS);
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             dir_queue_reset(&c->dir[1 - d->idx]);
-            return;
+            return false;
         }
         d->last_depart_ns = depart;
         sent = w > 0 ? (size_t)w : 0;
         if (sent == len)
-            return;
+            return len == max;
     }
-    struct chunk *k = chunk_new(len ? CHUNK_DATA : CHUNK_FIN, readbuf + sent, len - sent, depart);
+    struct chunk *k = chunk_new(len ? CHUNK_DATA : CHUNK_FIN, len - sent, depart);
     if (!k) {
         log_error("conn %llu: out of memory; resetting it", (unsigned long long)c->id);
         dir_queue_reset(d);
-        return;
+        return false;
     }
     dir_append(d, k);
     if (!len)
@@ -334,11 +341,19 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
     else
         dir_update_reading(d);
     if (!idle)
-        return;
+        return false;
     if (depart <= now)
-        dir_flush(d);
+        dir_flush(d); /* may free the connection */
     else
         dir_arm(d, now);
+    return false;
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    for (int i = 0; i < 16 && read_once(arg, fd); i++)
+        ;
 }
 
 static int dir_events(struct dir *d)
@@ -355,9 +370,10 @@ static int dir_events(struct dir *d)
 
 static void connect_failed(struct tcp_conn *c, int err)
 {
-    log_warn("link %s: connect to %s:%u failed: %s; resetting the client",
-             *c->l->spec.name ? c->l->spec.name : "-", c->l->spec.to_host, c->l->spec.to_port,
-             strerror(err));
+    const struct wan_link_spec *s = &c->l->spec;
+    log_warn("link %s%s%s:%u: connect to %s:%u failed: %s; resetting the client", s->name,
+             *s->name ? " " : "", *s->listen_host ? s->listen_host : "*", s->listen_port,
+             s->to_host, s->to_port, strerror(err));
     if (c->fd[WAN_DOWN] >= 0)
         close(c->fd[WAN_DOWN]);
     c->fd[WAN_DOWN] = -1;
@@ -442,9 +458,13 @@ static void conn_free(struct tcp_conn *c)
     }
     if (c->connect_ev)
         event_free(c->connect_ev);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (c->fd[i] >= 0)
             close(c->fd[i]);
+        for (int j = 0; j < 2; j++)
+            if (c->dir[i].pipe[j] >= 0)
+                close(c->dir[i].pipe[j]);
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -453,6 +473,17 @@ static void conn_free(struct tcp_conn *c)
         c->next->prev = c->prev;
     log_debug("conn %llu closed", (unsigned long long)c->id);
     free(c);
+}
+
+/* The pipe that holds a direction's bytes, as large as the queue may grow. */
+static int dir_pipe(struct dir *d, size_t cap)
+{
+    if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        return -1;
+    fcntl(d->pipe[1], F_SETPIPE_SZ, (int)cap); /* may be refused: keep what we got */
+    int got = fcntl(d->pipe[1], F_GETPIPE_SZ);
+    d->pipe_cap = got > 0 ? (size_t)got : 4096;
+    return 0;
 }
 
 static void conn_start(struct wan_link *l, int fd)
@@ -478,6 +509,7 @@ static void conn_start(struct wan_link *l, int fd)
     for (int i = 0; i < 2; i++) {
         c->dir[i].c = c;
         c->dir[i].idx = i;
+        c->dir[i].pipe[0] = c->dir[i].pipe[1] = -1;
     }
     /* the client may send once the SYN-ACK is back; upstream answers after the SYN */
     c->dir[WAN_UP].floor_ns = now + syn + synack;
@@ -487,6 +519,16 @@ static void conn_start(struct wan_link *l, int fd)
     if (tv.tv_usec >= 1000000) {
         tv.tv_sec++;
         tv.tv_usec -= 1000000;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (dir_pipe(&c->dir[i], l->queue_cap) < 0) {
+            log_warn("conn %llu: cannot create a pipe (%s); resetting it",
+                     (unsigned long long)c->id, strerror(errno));
+            close_with_rst(fd);
+            c->fd[WAN_UP] = -1;
+            conn_free(c);
+            return;
+        }
     }
     c->connect_ev = evtimer_new(l->base, syn_arrived_cb, c);
     if (!c->connect_ev || evtimer_add(c->connect_ev, &tv) < 0 || dir_events(&c->dir[WAN_UP]) < 0 ||
@@ -500,6 +542,15 @@ static void conn_start(struct wan_link *l, int fd)
               l->spec.listen_port);
 }
 
+static void accept_resume_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct wan_link *l = arg;
+    (void)unused;
+    (void)what;
+    if (l->listen_ev)
+        event_add(l->listen_ev, NULL);
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
     struct wan_link *l = arg;
@@ -507,9 +558,15 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     for (int i = 0; i < 64; i++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-                log_warn("accept on %s:%u: %s", l->spec.listen_host, l->spec.listen_port,
-                         strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+                return;
+            /* out of descriptors or memory: the listener stays readable, so
+             * pause it rather than spin; pending clients wait in the backlog */
+            static const struct timeval pause = {0, 100000};
+            log_warn("accept on %s:%u: %s; pausing accepts for 100 ms", l->spec.listen_host,
+                     l->spec.listen_port, strerror(errno));
+            event_del(l->listen_ev);
+            event_base_once(l->base, -1, EV_TIMEOUT, accept_resume_cb, l, &pause);
             return;
         }
         conn_start(l, fd);

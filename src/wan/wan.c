@@ -14,10 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define LINKS_FILE_MAX (1 << 20)
-#define QUEUE_CAP (256 * 1024)
+/* TCP: per connection and direction; the sender is held back beyond it.
+ * UDP: per link and direction; datagrams beyond it are dropped, so it is
+ * larger: a real path holds what is sent within one one-way delay. */
+#define TCP_QUEUE_CAP (256 * 1024)
+#define UDP_QUEUE_CAP (8 * 1024 * 1024)
 #define UDP_IDLE_S 60
 
 static void usage(FILE *f)
@@ -213,7 +218,7 @@ int wan_main(int argc, char **argv)
         struct wan_link *l = &links[i];
         l->spec = specs[i];
         l->listen_fd = -1;
-        l->queue_cap = QUEUE_CAP;
+        l->queue_cap = l->spec.udp ? UDP_QUEUE_CAP : TCP_QUEUE_CAP;
         l->udp_idle_ns = UDP_IDLE_S * 1000000000ull;
         if (resolve(l->spec.listen_host, l->spec.listen_port, true, &l->listen_addr,
                     &l->listen_len) < 0 ||
@@ -226,6 +231,12 @@ int wan_main(int argc, char **argv)
 
     rc = 1;
     signal(SIGPIPE, SIG_IGN);
+    /* a TCP connection holds six descriptors (two sockets, two pipes) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     cfg = event_config_new();
     if (!cfg || event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) < 0)
         goto cleanup;
@@ -248,7 +259,7 @@ int wan_main(int argc, char **argv)
     sig[1] = evsignal_new(base, SIGINT, signal_cb, NULL);
     if (!sig[0] || !sig[1] || event_add(sig[0], NULL) < 0 || event_add(sig[1], NULL) < 0)
         goto cleanup;
-    printf("ready: %zu link%s\n", count, count == 1 ? "" : "s");
+    printf("ready: %zu links\n", count); /* contract 3: always "links" */
     fflush(stdout);
     if (event_base_dispatch(base) < 0) {
         log_error("event loop failed");

@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
-# edgebench run against stand-in backends (tests/lib/stub_backend.py) that
+# edgebench run against stand-in backends (tests/lib/standin_backend.py) that
 # answer with contract-1 responses or misbehave on purpose: concurrency,
 # TIMEOUT vs ERROR, retries, 429, rounds, --via, tokens, progress only on a
 # terminal, usage and target-file errors.
 . "$(dirname "$0")/../lib/harness.sh"
-STUB=$EB_SRC/tests/lib/stub_backend.py
+STANDIN=$EB_SRC/tests/lib/standin_backend.py
 
-stub() { # stub PORT REGION MODE [DELAY] [TOKEN]
-  spawn python3 "$STUB" "$@"
+standin() { # standin PORT REGION MODE [DELAY] [TOKEN]
+  spawn python3 "$STANDIN" "$@"
 }
 wait_port() { local i; for i in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 pa=$(free_port); pb=$(free_port); pc=$(free_port); pbad=$(free_port); p502=$(free_port)
 phang=$(free_port); pnb=$(free_port); pauth=$(free_port); pbusy=$(free_port); closed=$(free_port)
-stub "$pa" lhr ok 0.05
-stub "$pb" iad ok 0.3
-stub "$pc" syd ok 0.6
-stub "$pbad" gru badjson
-stub "$p502" ord fail502
-stub "$phang" nrt hang
-stub "$pnb" sin notbackend
-stub "$pauth" cdg ok 0.01 s3cret-token
-stub "$pbusy" lax busy 0.01
-for p in $pa $pb $pc $pbad $p502 $phang $pnb $pauth $pbusy; do wait_port "$p" || die "stub on $p"; done
+standin "$pa" lhr ok 0.05
+standin "$pb" iad ok 0.3
+standin "$pc" syd ok 0.6
+standin "$pbad" gru badjson
+standin "$p502" ord fail502
+standin "$phang" nrt hang
+standin "$pnb" sin notbackend
+standin "$pauth" cdg ok 0.01 s3cret-token
+standin "$pbusy" lax busy 0.01
+for p in $pa $pb $pc $pbad $p502 $phang $pnb $pauth $pbusy; do wait_port "$p" || die "standin on $p"; done
 
 # --- three answer, six fail in different ways; concurrency bounds the wall time
 start=$(date +%s%N)
@@ -70,7 +70,7 @@ check "token flag redacted in the recorded command" grep -q '"(redacted)"' "$T/r
 
 # --- retries: a backend that comes up late is reached; 429 honoured
 plate=$(free_port)
-( sleep 1.2; exec python3 "$STUB" "$plate" fra ok 0.01 ) & _pids+=($!)
+( sleep 1.2; exec python3 "$STANDIN" "$plate" fra ok 0.01 ) & _pids+=($!)
 "$EB" run --target fra=http://127.0.0.1:$plate --target lax=http://127.0.0.1:$pbusy --retries 3 --iterations 2 --verbose >"$T/out4" 2>"$T/err4"
 check "retried connection failure and 429 then answered (exit 0)" [ $? -eq 0 ]
 check "verbose log shows the retries" grep -q "retry 1 of 3" "$T/err4"

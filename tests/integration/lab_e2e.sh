@@ -13,7 +13,7 @@ between() { [ "$(echo "$1 >= $2 && $1 <= $3" | bc -l 2>/dev/null)" = 1 ]; }
 
 for mode in extended compat2rtt; do
   out="$T/out-$mode"
-  TMPDIR="$T/tmp" "$EB" lab --rtt-file "$T/rtt.csv" --iterations 8 --mode "$mode" \
+  TMPDIR="$T/tmp" "$EB" lab --overlay none --rtt-file "$T/rtt.csv" --iterations 8 --mode "$mode" \
     --out "$out" --verbose >"$T/$mode.out" 2>"$T/$mode.err"
   rc=$?
   check "$mode: lab exits 0 ($rc)" [ "$rc" -eq 0 ]

@@ -29,8 +29,10 @@ usage() {
 usage --iterations 0
 usage --iterations abc
 usage --mode fast
-usage --overlay wireguard
-grep -q "use --overlay none" "$T/usage.err" && ok "--overlay wireguard says to use none" || fail "--overlay wireguard message"
+usage --overlay vpn
+grep -q "use none, wireguard or auto" "$T/usage.err" && ok "--overlay vpn names the modes" || fail "--overlay vpn message"
+usage --topology ring
+usage --overlay wireguard --db postgresql://127.0.0.1/x
 usage --regions lhr,nowhere
 grep -q "nowhere" "$T/usage.err" && ok "unknown region named" || fail "unknown region not named"
 usage --profile seed --regions ams

@@ -40,7 +40,7 @@ check "--help exits 0" [ $? -eq 0 ]
 check "--help names every flag" grep -q -- '--jitter' "$T/help"
 
 wan_start first --listen 127.0.0.1:$P --to 127.0.0.1:1 --rtt 1ms || die "first wan"
-check "one link: 'ready: 1 link'" grep -qx 'ready: 1 link' "$T/first.out"
+check "one link: 'ready: 1 links' (the contract's form)" grep -qx 'ready: 1 links' "$T/first.out"
 "$EB" wan --listen 127.0.0.1:$P --to 127.0.0.1:1 --rtt 1ms >"$T/out" 2>"$T/err"
 rc=$?
 check "a port in use: exit 1 ($rc)" [ $rc -eq 1 ]

@@ -3,10 +3,11 @@
 
   wan_tool.py tcp-echo PORT                 echo server (threads), runs until killed
   wan_tool.py udp-echo PORT                 UDP echo server
-  wan_tool.py tcp-rtt PORT N                N one-byte ping-pongs on one connection;
+  wan_tool.py tcp-rtt PORT N [GAP_MS]       N one-byte ping-pongs on one connection (a pause
+                                            of GAP_MS before each);
                                             prints: first_ms min_ms p50_ms avg_ms max_ms
                                             (first = connect + first ping-pong)
-  wan_tool.py udp-rtt PORT N                same over UDP (a lost datagram is retried
+  wan_tool.py udp-rtt PORT N [GAP_MS]       same over UDP (a lost datagram is retried
                                             after 1 s and not counted); prints min p50 avg max
   wan_tool.py udp-count PORT N SIZE         sends N datagrams, prints how many echoes came back
   wan_tool.py tcp-send PORT MB [SEED]       sends MB MiB of pseudo-random data and half-closes,
@@ -104,13 +105,15 @@ def stall(c):
     time.sleep(3600)
 
 
-def tcp_rtt(port, n):
+def tcp_rtt(port, n, gap=0.0):
     t0 = time.perf_counter()
     s = socket.create_connection((HOST, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     samples = []
     first = None
     for i in range(n + 1):
+        if gap:
+            time.sleep(gap / 1e3)
         t = time.perf_counter()
         s.sendall(b"x")
         if s.recv(1) != b"x":
@@ -125,7 +128,7 @@ def tcp_rtt(port, n):
                                         statistics.mean(samples), max(samples)))
 
 
-def udp_rtt(port, n):
+def udp_rtt(port, n, gap=0.0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((HOST, port))
     s.settimeout(1.0)
@@ -134,6 +137,8 @@ def udp_rtt(port, n):
     while len(samples) < n:
         seq += 1
         msg = seq.to_bytes(8, "big")
+        if gap:
+            time.sleep(gap / 1e3)
         t = time.perf_counter()
         s.send(msg)
         try:
@@ -276,9 +281,9 @@ def main(a):
             d, peer = s.recvfrom(65536)
             s.sendto(d, peer)
     elif cmd == "tcp-rtt":
-        tcp_rtt(port, int(a[2]))
+        tcp_rtt(port, int(a[2]), float(a[3]) if len(a) > 3 else 0.0)
     elif cmd == "udp-rtt":
-        udp_rtt(port, int(a[2]))
+        udp_rtt(port, int(a[2]), float(a[3]) if len(a) > 3 else 0.0)
     elif cmd == "udp-count":
         udp_count(port, int(a[2]), int(a[3]))
     elif cmd == "tcp-send":

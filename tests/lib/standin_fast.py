@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A light stand-in backend for benchmarks: one asyncio loop, HTTP/1.1
 keep-alive, answers every request with the same contract-1 response after
-DELAY seconds. usage: stub_fast.py PORT REGION DELAY_S"""
+DELAY seconds. usage: standin_fast.py PORT REGION DELAY_S"""
 import asyncio
 import json
 import sys

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for `edgebench backend` that answers /api/rds/benchmark with
 contract-1 responses, or misbehaves on purpose, for the collector's tests.
-usage: stub_backend.py PORT REGION MODE [DELAY_S] [TOKEN]
+usage: standin_backend.py PORT REGION MODE [DELAY_S] [TOKEN]
 MODE: ok | badjson | fail502 | hang (accept, never answer) | notbackend | busy (429 once)"""
 import http.server
 import json
@@ -33,7 +33,7 @@ def body(iterations, call):
     b = {"region": region, "db_host": "127.0.0.1", "iterations": iterations,
          "timestamp": "2026-12-01T10:00:00Z", "mode": "extended", "read_kind": "count",
          "warmup": 1, "server_version": "15.0", "tls": {"enabled": False, "protocol": None},
-         "elapsed_ms": 3 * base * iterations, "alloc_id": "stub0000", "version": "stub"}
+         "elapsed_ms": 3 * base * iterations, "alloc_id": "standin0", "version": "standin"}
     b.update(op("insert", ins))
     b.update(op("read", rd))
     b.update(op("rtt", rtt))

@@ -64,7 +64,7 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$P/healthz" && br
 echo "link: $link, $ONE_WAY ms each way"
 printf '%-11s %10s %10s %10s %12s %12s  %s\n' mode rtt_p50 read_p50 insert_p50 read_rt insert_rt target
 for m in extended compat2rtt simple prepared pipeline; do
-  J=$(curl -s -m 120 "http://127.0.0.1:$P/api/rds/benchmark?iterations=20&mode=$m&warmup=2")
+  J=$(curl -s -m 120 "http://127.0.0.1:$P/api/rds/benchmark?iterations=50&mode=$m&warmup=2")
   case $m in compat2rtt) want="insert 2.0 +/- 0.1" ;; extended) want="insert 1.0 +/- 0.1" ;; *) want="" ;; esac
   jq -r --arg m "$m" --arg w "$want" '[$m, .rtt_p50_ms, .read_p50_ms, .insert_p50_ms, .read_round_trips, .insert_round_trips, $w] | @tsv' <<<"$J" |
     awk -F'\t' '{printf "%-11s %10.2f %10.2f %10.2f %12.3f %12.3f  %s\n", $1, $2, $3, $4, $5, $6, $7}'

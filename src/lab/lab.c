@@ -12,12 +12,16 @@
 #include "lab/proxycheck.h"
 #include "lab/supervise.h"
 #include "lab/sys.h"
+#include "netlab/labwg.h"
+#include "netlab/nlcli.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +53,9 @@ struct lab {
     struct lab_link link[PROFILE_MAX];
     struct child backend[PROFILE_MAX];
     struct child dbinit, collector;
-    struct lab_proxy proxy;    /* --proxy */
-    char db_url_backend[2048]; /* --db: DATABASE_URL for the backends */
+    struct lab_proxy proxy;            /* --proxy */
+    char db_url_backend[2048];         /* --db: DATABASE_URL for the backends */
+    char pg_listen[64], pg_client[64]; /* wireguard: PostgreSQL's address on the hub's link */
     char err[2 * PATH_MAX + 1024];
 };
 
@@ -155,6 +160,8 @@ static int start_database(struct lab *lab)
     }
     if (pgtmp_find(&lab->pg, lab->err, sizeof(lab->err)) < 0)
         return -1;
+    snprintf(lab->pg.extra_listen, sizeof(lab->pg.extra_listen), "%s", lab->pg_listen);
+    snprintf(lab->pg.extra_client, sizeof(lab->pg.extra_client), "%s", lab->pg_client);
     lab->have_pg = true;
     if (pgtmp_start(&lab->pg, &lab->sup, lab->tmpdir, lab->logdir, lab->err, sizeof(lab->err)) < 0)
         return -1;
@@ -244,8 +251,10 @@ static int start_backends(struct lab *lab)
             }
             snprintf(url, sizeof(url), "DATABASE_URL=%s", lab->db_url_backend);
         }
-        struct spawn_opts o = {
-            .argv = argv, .env = lab->opt.db_url ? env_url : env_tmp, .log_path = log};
+        struct spawn_opts o = {.argv = argv,
+                               .env = lab->opt.db_url ? env_url : env_tmp,
+                               .log_path = log,
+                               .netns = k->netns[0] ? k->netns : NULL};
         snprintf(c->name, sizeof(c->name), "backend[%s]", code);
         if (sup_spawn(&lab->sup, c, &o, lab->err, sizeof(lab->err)) < 0)
             return -1;
@@ -260,37 +269,66 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *user)
     return size * nmemb;
 }
 
-/* GET URL/healthz: true on 200. */
-static bool healthy(CURL *curl, const char *base)
+/* A GET URL/healthz for region i, added to multi. */
+static CURL *health_handle(CURLM *multi, const char *base, size_t i)
 {
     char url[200];
+    CURL *curl = curl_easy_init();
+    if (!curl)
+        return NULL;
     snprintf(url, sizeof(url), "%s/healthz", base);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 1000L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
-    long code = 0;
-    return curl_easy_perform(curl) == CURLE_OK &&
-           curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 200;
+    curl_easy_setopt(curl, CURLOPT_PRIVATE, (void *)(uintptr_t)i);
+    if (curl_multi_add_handle(multi, curl) != CURLM_OK) {
+        curl_easy_cleanup(curl);
+        return NULL;
+    }
+    return curl;
 }
 
+/* Every backend's /healthz at once (over WireGuard each check costs its
+ * region's round trips: asking one after the other would add them up). */
 static int wait_backends(struct lab *lab)
 {
     int rc = -1;
     bool ok[PROFILE_MAX] = {false};
+    CURL *inflight[PROFILE_MAX] = {NULL};
     size_t ready = 0;
-    CURL *curl = curl_easy_init();
-    if (!curl) {
+    CURLM *multi = curl_multi_init();
+    if (!multi) {
         snprintf(lab->err, sizeof(lab->err), "libcurl: cannot create a handle");
         goto cleanup;
     }
     for (int waited = 0; waited < HEALTH_TIMEOUT_MS; waited += 50) {
         for (size_t i = 0; i < lab->plan.n; i++)
-            if (!ok[i] && healthy(curl, lab->link[i].url)) {
+            if (!ok[i] && !inflight[i])
+                inflight[i] = health_handle(multi, lab->link[i].url, i);
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        CURLMsg *m;
+        int queued;
+        while ((m = curl_multi_info_read(multi, &queued))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            void *priv = NULL;
+            long code = 0;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            size_t i = (size_t)(uintptr_t)priv;
+            if (m->data.result == CURLE_OK && code == 200 && !ok[i]) {
                 ok[i] = true;
                 ready++;
             }
+            CURL *done = m->easy_handle;
+            curl_multi_remove_handle(multi, done);
+            curl_easy_cleanup(done);
+            if (i < lab->plan.n)
+                inflight[i] = NULL;
+        }
         if (ready == lab->plan.n) {
             rc = 0;
             goto cleanup;
@@ -309,8 +347,13 @@ static int wait_backends(struct lab *lab)
             break;
         }
 cleanup:
-    if (curl)
-        curl_easy_cleanup(curl);
+    for (size_t i = 0; i < lab->plan.n; i++)
+        if (inflight[i]) {
+            curl_multi_remove_handle(multi, inflight[i]);
+            curl_easy_cleanup(inflight[i]);
+        }
+    if (multi)
+        curl_multi_cleanup(multi);
     return rc;
 }
 
@@ -484,6 +527,17 @@ static void teardown(struct lab *lab)
 {
     if (!lab->sup_ready)
         return;
+    /* Over WireGuard the backends go first, closing their database
+     * connections while the tunnels still carry them (a vanished tunnel
+     * would hold them until their timeouts). */
+    if (lab->opt.overlay == LAB_OVERLAY_WIREGUARD) {
+        sup_stop(&lab->sup, &lab->collector, STOP_GRACE_MS);
+        for (size_t i = 0; i < lab->plan.n; i++)
+            if (lab->backend[i].running)
+                kill(lab->backend[i].pid, SIGTERM);
+        for (size_t i = 0; i < lab->plan.n; i++)
+            sup_stop(&lab->sup, &lab->backend[i], STOP_GRACE_MS);
+    }
     sup_stop_all(&lab->sup, STOP_GRACE_MS);
     if (lab->have_links)
         links_down(&lab->links, &lab->sup);
@@ -523,15 +577,59 @@ static void print_plan(const struct lab_plan *plan)
         printf("| %s | %s | %s | %.0f | %.1f | %.2f |\n", r->code, r->city, r->area, km,
                model_path_factor(r->area, plan->site->area), plan->regions[i].rtt_ms);
     }
-    if (strcmp(plan->profile_name, "model"))
+    if (!strcmp(plan->profile_name, "seed"))
+        printf("\nDistance and k are the model's; each RTT is the seed's published Read (its "
+               "read_min_ms)\nless %.1f ms, RDS's own time for the query: the lab's server adds "
+               "its own back.\n",
+               MODEL_SEED_SERVER_MS);
+    else if (strcmp(plan->profile_name, "model"))
         printf("\nDistance and k are the model's; the RTTs come from the %s profile.\n",
                plan->profile_name);
+}
+
+/* --overlay auto becomes wireguard when this machine can run it, else none;
+ * either way the lab says which. -1 (usage, exit 2) or -2 (cannot, exit 1)
+ * with a message for an explicit --overlay wireguard that cannot run. */
+static int resolve_overlay(struct lab *lab)
+{
+    char why[512];
+    const char *cannot = labwg_unsupported(why, sizeof(why));
+    if (lab->opt.overlay == LAB_OVERLAY_WIREGUARD) {
+        if (lab->opt.db_url) {
+            snprintf(lab->err, sizeof(lab->err),
+                     "--overlay wireguard runs its own PostgreSQL behind the hub; it does not "
+                     "take --db (use --overlay none with --db)");
+            return -1;
+        }
+        if (cannot) {
+            snprintf(lab->err, sizeof(lab->err), "--overlay wireguard: %s", cannot);
+            return -2;
+        }
+    } else if (lab->opt.overlay == LAB_OVERLAY_AUTO) {
+        if (lab->opt.db_url) {
+            lab->opt.overlay = LAB_OVERLAY_NONE;
+            log_info("overlay: none (auto: --db is given; the WireGuard lab needs its own "
+                     "database behind the hub)");
+        } else if (cannot) {
+            lab->opt.overlay = LAB_OVERLAY_NONE;
+            log_info("overlay: none, loopback links (auto: %s)", cannot);
+        } else {
+            lab->opt.overlay = LAB_OVERLAY_WIREGUARD;
+            log_info("overlay: wireguard (auto: root, /dev/net/tun and wireguard-go are here; "
+                     "--overlay none for loopback links)");
+        }
+        return 0;
+    }
+    log_info("overlay: %s", lab_overlay_name(lab->opt.overlay));
+    return 0;
 }
 
 int lab_main(int argc, char **argv)
 {
     static struct lab lab; /* large; one per process */
     int rc = 1, exit_status = 1;
+    if (argc > 1 && !strcmp(argv[1], "cleanup"))
+        return netlab_cleanup_main(argc - 1, argv + 1);
     memset(&lab, 0, sizeof(lab));
     log_set_component("lab");
     int p = lab_options_parse(argc, argv, &lab.opt, lab.err, sizeof(lab.err));
@@ -557,6 +655,11 @@ int lab_main(int argc, char **argv)
         fprintf(stderr, "edgebench lab: %s\n", lab.err);
         return 2;
     }
+    int ro = resolve_overlay(&lab);
+    if (ro < 0) {
+        fprintf(stderr, "edgebench lab: %s\n", lab.err);
+        return ro == -1 ? 2 : 1;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         fprintf(stderr, "edgebench lab: libcurl failed to initialise\n");
         return 1;
@@ -567,7 +670,17 @@ int lab_main(int argc, char **argv)
     }
     lab.sup_ready = true;
     describe_plan(&lab);
-    if (make_tmpdir(&lab) < 0 || start_database(&lab) < 0 || init_schema(&lab) < 0)
+    if (make_tmpdir(&lab) < 0)
+        goto fail;
+    if (lab.opt.overlay == LAB_OVERLAY_WIREGUARD) {
+        /* The namespaces first: PostgreSQL listens on the hub link's host end. */
+        lab.have_links = true;
+        if (links_prepare(&lab.links, &lab.sup, SELF_EXE, lab.tmpdir, &lab.plan, lab.opt.topology,
+                          lab.opt.keep ? NULL : lab.tmpdir, lab.pg_listen, sizeof(lab.pg_listen),
+                          lab.pg_client, sizeof(lab.pg_client), lab.err, sizeof(lab.err)) < 0)
+            goto fail;
+    }
+    if (start_database(&lab) < 0 || init_schema(&lab) < 0)
         goto fail;
     lab.have_links = true;
     if (links_up(&lab.links, lab.opt.overlay, &lab.sup, SELF_EXE, lab.tmpdir, lab.logdir, &lab.db,

@@ -2,12 +2,16 @@
 
 #include "core/log.h"
 #include "lab/sys.h"
+#include "netlab/labwg.h"
+#include "netlab/nlproc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WAN_READY_TIMEOUT_MS 20000
@@ -162,10 +166,118 @@ cleanup:
     return rc;
 }
 
+/* netlab's children go through the lab's supervisor, so that one place
+ * reaps them and the death of any of them stops the lab. */
+static pid_t wg_spawn(void *ctx, const char *name, const char *ns, const char *const argv[],
+                      const char *const env[], const char *log_path)
+{
+    struct links *l = ctx;
+    if (l->n_wg_children >= sizeof(l->wg_children) / sizeof(l->wg_children[0]))
+        return -1;
+    char prog[PATH_MAX];
+    if (strchr(argv[0], '/')) {
+        snprintf(prog, sizeof(prog), "%s", argv[0]);
+    } else if (nlproc_find_in_path(argv[0], prog, sizeof(prog)) < 0) {
+        log_error("%s is not installed (scripts/deps.sh run)", argv[0]);
+        return -1;
+    }
+    char *av[16], *ev[8];
+    size_t n = 0;
+    av[n++] = prog;
+    for (size_t i = 1; argv[i] && n < 15; i++)
+        av[n++] = (char *)argv[i];
+    av[n] = NULL;
+    n = 0;
+    for (size_t i = 0; env && env[i] && n < 7; i++)
+        ev[n++] = (char *)env[i];
+    ev[n] = NULL;
+    struct child *c = &l->wg_children[l->n_wg_children];
+    struct spawn_opts o = {
+        .argv = av, .env = ev, .log_path = log_path, .netns = ns, .death_signal = SIGTERM};
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    char err[512];
+    if (sup_spawn(l->sup, c, &o, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    l->n_wg_children++;
+    return c->pid;
+}
+
+int links_prepare(struct links *l, struct supervisor *sup, const char *exe, const char *tmpdir,
+                  const struct lab_plan *plan, const char *topology, const char *record_dir,
+                  char *listen, size_t listen_len, char *client, size_t client_len, char *err,
+                  size_t errlen)
+{
+    static struct netlab_spawner spawner;
+    const char *codes[PROFILE_MAX];
+    static double rtt[PROFILE_MAX];
+    char dir[PATH_MAX];
+    memset(l, 0, sizeof(*l));
+    l->mode = LAB_OVERLAY_WIREGUARD;
+    l->wan.out_fd = -1;
+    l->sup = sup;
+    if (sys_path(dir, sizeof(dir), tmpdir, "wg") < 0 || mkdir(dir, 0700) < 0) {
+        snprintf(err, errlen, "cannot create %s/wg: %s", tmpdir, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < plan->n; i++) {
+        codes[i] = plan->regions[i].region->code;
+        rtt[i] = plan->regions[i].rtt_ms;
+    }
+    spawner.ctx = l;
+    spawner.spawn = wg_spawn;
+    struct labwg_config cfg = {.exe = exe,
+                               .dir = dir,
+                               .codes = codes,
+                               .rtt_ms = rtt,
+                               .n = plan->n,
+                               .topology = topology,
+                               .record_dir = record_dir,
+                               .spawner = &spawner};
+    if (labwg_prepare(&cfg, &l->wg, err, errlen) < 0)
+        return -1;
+    snprintf(listen, listen_len, "%s", labwg_db_listen(l->wg));
+    snprintf(client, client_len, "%s", labwg_db_client(l->wg));
+    return 0;
+}
+
+static int links_up_wireguard(struct links *l, const struct lab_db_endpoint *db,
+                              const struct lab_plan *plan, struct lab_link *out, char *err,
+                              size_t errlen)
+{
+    if (!l->wg) {
+        snprintf(err, errlen, "the WireGuard lab was not prepared");
+        return -1;
+    }
+    if (labwg_up(l->wg, db->port, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < plan->n; i++) {
+        struct lab_link *k = &out[i];
+        memset(k, 0, sizeof(*k));
+        const char *addr = labwg_overlay_addr(l->wg, i);
+        snprintf(k->listen_addr, sizeof(k->listen_addr), "%s", addr);
+        k->port = 8080;
+        snprintf(k->db_host, sizeof(k->db_host), "%s", labwg_db_host(l->wg));
+        k->db_port = 5432;
+        snprintf(k->url, sizeof(k->url), "http://%s:%u", addr, k->port);
+        snprintf(k->netns, sizeof(k->netns), "%s", labwg_ns(l->wg, (int)i));
+    }
+    labwg_report(l->wg, stderr);
+    /* From here on the lab's health checks and the collector are on the hub. */
+    if (netlab_enter(labwg_netlab(l->wg), -1) < 0) {
+        snprintf(err, errlen, "cannot enter the hub's namespace");
+        return -1;
+    }
+    return 0;
+}
+
 int links_up(struct links *l, enum lab_overlay mode, struct supervisor *sup, const char *exe,
              const char *tmpdir, const char *logdir, const struct lab_db_endpoint *db,
              const struct lab_plan *plan, struct lab_link *out, char *err, size_t errlen)
 {
+    if (mode == LAB_OVERLAY_WIREGUARD)
+        return links_up_wireguard(l, db, plan, out, err, errlen);
     memset(l, 0, sizeof(*l));
     l->mode = mode;
     l->wan.out_fd = -1;
@@ -186,8 +298,13 @@ void links_down(struct links *l, struct supervisor *sup)
     if (!l)
         return;
     switch (l->mode) {
-    case LAB_OVERLAY_NONE:
     case LAB_OVERLAY_WIREGUARD:
+        for (size_t i = l->n_wg_children; i > 0; i--)
+            sup_stop(sup, &l->wg_children[i - 1], 3000);
+        labwg_down(l->wg);
+        l->wg = NULL;
+        break;
+    case LAB_OVERLAY_NONE:
     case LAB_OVERLAY_AUTO:
         sup_stop(sup, &l->wan, 3000);
         break;

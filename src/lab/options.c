@@ -34,11 +34,20 @@ void lab_options_usage(FILE *f)
         "                       Europe<->Americas, 2.2 Europe<->Asia-Pacific, 1.8\n"
         "                       otherwise; `seed`: the seed's published Read column\n"
         "                       (lhr 11.89 ms ... syd 268.85 ms; database in eu-west-1)\n"
+        "                       less 0.5 ms, RDS's own time for the query\n"
         "  --rtt-file FILE      RTTs from a CSV file of `region,rtt_ms` lines (optional\n"
         "                       header); without --regions, the file's regions run\n"
         "  --overlay MODE       how backends reach the database: `none` = loopback\n"
-        "                       TCP links through `edgebench wan` (the only mode of\n"
-        "                       this build)\n"
+        "                       TCP links through `edgebench wan`; `wireguard` = the\n"
+        "                       real overlay: a network namespace per region and one\n"
+        "                       for the hub, wireguard-go configured from the files\n"
+        "                       `edgebench overlay render` writes, the hub's nat.sh\n"
+        "                       DNAT to PostgreSQL, each spoke's WireGuard UDP through\n"
+        "                       `edgebench wan` (root, /dev/net/tun, wireguard-go;\n"
+        "                       docs/lab-wireguard.md); `auto` (default) = wireguard\n"
+        "                       when this machine can, else none (it says which)\n"
+        "  --topology T         hub (default) or mesh: the overlay plan's topology\n"
+        "                       (--overlay wireguard)\n"
         "  --db URL             use an existing PostgreSQL (libpq URI or conninfo,\n"
         "                       TCP host) instead of a throwaway one; only the edge\n"
         "                       side is emulated. The password may come from\n"
@@ -116,12 +125,15 @@ static int parse_overlay(const char *v, enum lab_overlay *out, char *err, size_t
         *out = LAB_OVERLAY_NONE;
         return 0;
     }
-    if (!strcmp(v, "wireguard") || !strcmp(v, "auto"))
-        return fail(err, errlen,
-                    "--overlay '%s': this build has only the loopback links; use --overlay none "
-                    "(the default)",
-                    v);
-    return fail(err, errlen, "--overlay '%s': unknown mode; use none", v);
+    if (!strcmp(v, "wireguard")) {
+        *out = LAB_OVERLAY_WIREGUARD;
+        return 0;
+    }
+    if (!strcmp(v, "auto")) {
+        *out = LAB_OVERLAY_AUTO;
+        return 0;
+    }
+    return fail(err, errlen, "--overlay '%s': unknown mode; use none, wireguard or auto", v);
 }
 
 /* Option table: name, whether it takes a value. */
@@ -132,6 +144,7 @@ enum opt_id {
     OPT_PROFILE,
     OPT_RTT_FILE,
     OPT_OVERLAY,
+    OPT_TOPOLOGY,
     OPT_DB,
     OPT_ITERATIONS,
     OPT_MODE,
@@ -155,6 +168,7 @@ static const struct {
     {"--profile", OPT_PROFILE, true},
     {"--rtt-file", OPT_RTT_FILE, true},
     {"--overlay", OPT_OVERLAY, true},
+    {"--topology", OPT_TOPOLOGY, true},
     {"--db", OPT_DB, true},
     {"--iterations", OPT_ITERATIONS, true},
     {"--mode", OPT_MODE, true},
@@ -203,6 +217,11 @@ static int apply(struct lab_options *o, enum opt_id id, const char *name, const 
         break;
     case OPT_OVERLAY:
         return parse_overlay(v, &o->overlay, err, errlen);
+    case OPT_TOPOLOGY:
+        if (strcmp(v, "hub") && strcmp(v, "mesh"))
+            return fail(err, errlen, "--topology '%s': use hub or mesh", v);
+        o->topology = v;
+        break;
     case OPT_DB:
         if (!*v)
             return fail(err, errlen, "--db: empty URL; give a libpq URI or conninfo string");
@@ -254,7 +273,7 @@ static int apply(struct lab_options *o, enum opt_id id, const char *name, const 
 int lab_options_parse(int argc, char **argv, struct lab_options *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
-    o->overlay = LAB_OVERLAY_NONE;
+    o->overlay = LAB_OVERLAY_AUTO;
     o->profile = LAB_PROFILE_MODEL;
     bool profile_given = false, site_given = false;
     for (int i = 1; i < argc; i++) {

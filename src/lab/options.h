@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* How the backends reach the database. Only LAB_OVERLAY_NONE (loopback WAN
- * links through `edgebench wan`) is accepted by this build; see links.h. */
+/* How the backends reach the database (see links.h). LAB_OVERLAY_AUTO is
+ * resolved to one of the other two before the links are set up. */
 enum lab_overlay { LAB_OVERLAY_NONE, LAB_OVERLAY_WIREGUARD, LAB_OVERLAY_AUTO };
 
 /* Where the RTTs come from. */
@@ -19,6 +19,7 @@ enum lab_profile { LAB_PROFILE_MODEL, LAB_PROFILE_SEED, LAB_PROFILE_FILE };
 
 struct lab_options {
     enum lab_overlay overlay;
+    const char *topology; /* --overlay wireguard: "hub" or "mesh"; NULL: hub */
     enum lab_profile profile;
     const char *rtt_file; /* LAB_PROFILE_FILE */
     const char *db_site;  /* catalog site name; default eu-west-1 */

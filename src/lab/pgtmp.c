@@ -173,6 +173,9 @@ static int spawn_postmaster(struct pgtmp *pg, struct supervisor *sup, const char
         return -1;
     }
     snprintf(port, sizeof(port), "%u", pg->port);
+    char listen[128];
+    snprintf(listen, sizeof(listen), "listen_addresses=127.0.0.1%s%s",
+             pg->extra_listen[0] ? "," : "", pg->extra_listen);
     char *argv[] = {prog,
                     "-D",
                     data,
@@ -181,7 +184,7 @@ static int spawn_postmaster(struct pgtmp *pg, struct supervisor *sup, const char
                     "-k",
                     pg->dir,
                     "-c",
-                    "listen_addresses=127.0.0.1",
+                    listen,
                     "-c",
                     "fsync=off",
                     "-c",
@@ -254,6 +257,22 @@ static int wait_ready(struct pgtmp *pg, struct supervisor *sup, const char *log,
     return -1;
 }
 
+/* Trusts one more client prefix (the WireGuard hub's end of its link). */
+static int allow_client(struct pgtmp *pg, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/data/pg_hba.conf", pg->dir) >= (int)sizeof(path)) {
+        snprintf(err, errlen, "pg_hba.conf: path too long");
+        return -1;
+    }
+    FILE *f = fopen(path, "a");
+    if (!f || fprintf(f, "host all all %s trust\n", pg->extra_client) < 0 || fclose(f) != 0) {
+        snprintf(err, errlen, "cannot add the overlay's client to %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int pgtmp_start(struct pgtmp *pg, struct supervisor *sup, const char *tmpdir, const char *logdir,
                 char *err, size_t errlen)
 {
@@ -269,6 +288,8 @@ int pgtmp_start(struct pgtmp *pg, struct supervisor *sup, const char *tmpdir, co
     }
     log_debug("initdb into %s/data with %s", pg->dir, pg->bindir);
     if (run_initdb(pg, sup, logdir, err, errlen) < 0)
+        return -1;
+    if (pg->extra_client[0] && allow_client(pg, err, errlen) < 0)
         return -1;
     char log[PATH_MAX];
     for (int attempt = 1; attempt <= PG_START_TRIES; attempt++) {

@@ -23,6 +23,10 @@ struct pgtmp {
     uid_t uid;
     gid_t gid;
     struct child initdb, postmaster;
+    /* Set before pgtmp_start for the WireGuard lab: also listen on this
+     * address, and trust this client prefix (pg_hba.conf). "" when unused. */
+    char extra_listen[64];
+    char extra_client[64];
 };
 
 /* Finds the highest ROOT/N/bin holding initdb and postgres (ROOT is

@@ -1,5 +1,7 @@
 #include "lab/supervise.h"
 
+#include "netlab/nlproc.h"
+
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -93,6 +95,8 @@ static void child_exec(const struct spawn_opts *o, pid_t parent, int log_fd, int
     if (log_fd >= 0 && dup2(log_fd, 2) < 0)
         goto fail;
     if (o->cwd && chdir(o->cwd) < 0)
+        goto fail;
+    if (o->netns && nlproc_enter(o->netns) < 0)
         goto fail;
     if (o->drop_privileges) {
         if (setgroups(1, &o->gid) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)

@@ -39,8 +39,9 @@ struct spawn_opts {
     bool drop_privileges; /* run as uid/gid below (the lab is root) */
     uid_t uid;
     gid_t gid;
-    int death_signal; /* sent to it when the lab dies; 0: SIGKILL */
-    int stop_signal;  /* 0: SIGTERM */
+    const char *netns; /* run it in this network namespace (/run/netns/NAME); NULL: the lab's */
+    int death_signal;  /* sent to it when the lab dies; 0: SIGKILL */
+    int stop_signal;   /* 0: SIGTERM */
 };
 
 struct supervisor {

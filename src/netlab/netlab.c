@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct node {
     char hub_side[20];  /* region: the hub's end of that link */
     char hub_if[32];    /* region: the hub's interface toward it */
     bool wg_up;
+    size_t wg_child; /* its wireguard-go: lab->children[wg_child - 1]; 0 none */
 };
 
 struct netlab {
@@ -378,50 +380,102 @@ static int run(const char *ns, const char *const argv[])
     return nlproc_check(ns, argv);
 }
 
-static int add_ns(struct netlab *lab, const char *ns)
+/* Runs `ip [-n ns] -batch -` with the given commands, one per line: one
+ * process for many steps (it stops at the first that fails). */
+static int ip_batch(const char *ns, const char *cmds)
 {
-    if (nlstate_add(lab->state, "ns", ns) < 0)
+    const char *with_ns[] = {"ip", "-n", ns, "-batch", "-", NULL};
+    const char *host[] = {"ip", "-batch", "-", NULL};
+    struct nlproc_result r;
+    if (nlproc_run(NULL, ns ? with_ns : host, cmds, strlen(cmds), 30000, &r) < 0) {
+        log_error("cannot run ip: %s", strerror(errno));
         return -1;
-    const char *add[] = {"ip", "netns", "add", ns, NULL};
-    const char *lo[] = {"ip", "-n", ns, "link", "set", "lo", "up", NULL};
-    return run(NULL, add) < 0 || run(NULL, lo) < 0 ? -1 : 0;
+    }
+    int rc = r.status == 0 ? 0 : -1;
+    if (rc < 0) {
+        size_t n = r.err_len;
+        while (n && r.err[n - 1] == '\n')
+            r.err[--n] = '\0';
+        log_error("ip%s%s -batch failed (exit %d): %s", ns ? " -n " : "", ns ? ns : "", r.status,
+                  n ? r.err : "(no message)");
+        log_debug("the commands were:\n%s", cmds);
+    } else {
+        log_debug("ip%s%s -batch:\n%s", ns ? " -n " : "", ns ? ns : "", cmds);
+    }
+    nlproc_result_free(&r);
+    return rc;
 }
 
-static int set_addr_up(const char *ns, const char *ifname, const char *cidr)
+/* A growing text of commands. */
+struct cmds {
+    char *text;
+    size_t len, cap;
+    bool oom;
+};
+
+static void cmds_add(struct cmds *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmds_add(struct cmds *c, const char *fmt, ...)
 {
-    const char *nsarg = ns ? ns : "";
-    const char *addn[] = {"ip", "-n", nsarg, "addr", "add", cidr, "dev", ifname, NULL};
-    const char *upn[] = {"ip", "-n", nsarg, "link", "set", ifname, "up", NULL};
-    const char *add[] = {"ip", "addr", "add", cidr, "dev", ifname, NULL};
-    const char *up[] = {"ip", "link", "set", ifname, "up", NULL};
-    if (ns)
-        return run(NULL, addn) < 0 || run(NULL, upn) < 0 ? -1 : 0;
-    return run(NULL, add) < 0 || run(NULL, up) < 0 ? -1 : 0;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(line) - 1) {
+        c->oom = true;
+        return;
+    }
+    if (c->len + (size_t)n + 2 > c->cap) {
+        size_t cap = (c->cap ? c->cap * 2 : 4096) + (size_t)n;
+        char *p = realloc(c->text, cap);
+        if (!p) {
+            c->oom = true;
+            return;
+        }
+        c->text = p;
+        c->cap = cap;
+    }
+    memcpy(c->text + c->len, line, (size_t)n);
+    c->len += (size_t)n;
+    c->text[c->len++] = '\n';
+    c->text[c->len] = '\0';
+}
+
+static int cmds_run(struct cmds *c, const char *ns)
+{
+    int rc = c->oom ? -1 : ip_batch(ns, c->text ? c->text : "");
+    if (c->oom)
+        log_error("out of memory building ip commands");
+    free(c->text);
+    memset(c, 0, sizeof(*c));
+    return rc;
 }
 
 int netlab_underlay_up(struct netlab *lab)
 {
-    char cidr[32], hostroute[32];
+    struct cmds host = {0}, hub = {0}, reg = {0};
     int rc = -1;
-    if (add_ns(lab, lab->hub.ns) < 0)
+    /* Everything the host-side batch creates is in the state file first. */
+    if (nlstate_add(lab->state, "ns", lab->hub.ns) < 0 ||
+        nlstate_add(lab->state, "link", lab->host_link) < 0)
         goto cleanup;
-    snprintf(hostroute, sizeof(hostroute), "%s/32", lab->hub_addr);
-    const char *lo_addr[] = {"ip", "-n", lab->hub.ns, "addr", "add", hostroute, "dev", "lo", NULL};
-    if (run(NULL, lo_addr) < 0)
-        goto cleanup;
+    for (size_t i = 0; i < lab->n; i++)
+        if (nlstate_add(lab->state, "ns", lab->regions[i].ns) < 0)
+            goto cleanup;
 
-    /* The hub's link to the host, where PostgreSQL listens. */
-    if (nlstate_add(lab->state, "link", lab->host_link) < 0)
-        goto cleanup;
-    const char *dblink[] = {"ip",   "link", "add",     lab->host_link, "type",      "veth",
-                            "peer", "name", db_ifname, "netns",        lab->hub.ns, NULL};
-    if (run(NULL, dblink) < 0)
-        goto cleanup;
-    snprintf(cidr, sizeof(cidr), "%s/30", lab->db_addr);
-    if (set_addr_up(NULL, lab->host_link, cidr) < 0)
-        goto cleanup;
-    snprintf(cidr, sizeof(cidr), "%s/30", lab->db_peer);
-    if (set_addr_up(lab->hub.ns, db_ifname, cidr) < 0)
+    /* The namespaces and every veth pair, created directly in their namespaces;
+     * the hub's link to the host, where PostgreSQL listens. */
+    cmds_add(&host, "netns add %s", lab->hub.ns);
+    for (size_t i = 0; i < lab->n; i++)
+        cmds_add(&host, "netns add %s", lab->regions[i].ns);
+    cmds_add(&host, "link add %s type veth peer name %s netns %s", lab->host_link, db_ifname,
+             lab->hub.ns);
+    cmds_add(&host, "addr add %s/30 dev %s", lab->db_addr, lab->host_link);
+    cmds_add(&host, "link set %s up", lab->host_link);
+    for (size_t i = 0; i < lab->n; i++)
+        cmds_add(&host, "link add %s netns %s type veth peer name eth0 netns %s",
+                 lab->regions[i].hub_if, lab->hub.ns, lab->regions[i].ns);
+    if (cmds_run(&host, NULL) < 0)
         goto cleanup;
     /* The host's addresses exist now: another lab planning after us sees them. */
     if (lab->lock_fd >= 0) {
@@ -429,29 +483,35 @@ int netlab_underlay_up(struct netlab *lab)
         lab->lock_fd = -1;
     }
 
+    /* The hub: its public address on lo, its end of every link. */
+    cmds_add(&hub, "link set lo up");
+    cmds_add(&hub, "addr add %s/32 dev lo", lab->hub_addr);
+    cmds_add(&hub, "addr add %s/30 dev %s", lab->db_peer, db_ifname);
+    cmds_add(&hub, "link set %s up", db_ifname);
+    for (size_t i = 0; i < lab->n; i++) {
+        cmds_add(&hub, "addr add %s/30 dev %s", lab->regions[i].hub_side, lab->regions[i].hub_if);
+        cmds_add(&hub, "link set %s up", lab->regions[i].hub_if);
+    }
+    if (stopping(lab) || cmds_run(&hub, lab->hub.ns) < 0)
+        goto cleanup;
+
+    /* Each region: its end of the link, and a route to the hub's public
+     * address only (no default route: PostgreSQL is not reachable from here
+     * except through the overlay). */
     for (size_t i = 0; i < lab->n; i++) {
         struct node *r = &lab->regions[i];
-        if (stopping(lab) || add_ns(lab, r->ns) < 0)
-            goto cleanup;
-        const char *veth[] = {"ip",   "link", "add",  r->hub_if, "netns", lab->hub.ns, "type",
-                              "veth", "peer", "name", "eth0",    "netns", r->ns,       NULL};
-        if (run(NULL, veth) < 0)
-            goto cleanup;
-        snprintf(cidr, sizeof(cidr), "%s/30", r->hub_side);
-        if (set_addr_up(lab->hub.ns, r->hub_if, cidr) < 0)
-            goto cleanup;
-        snprintf(cidr, sizeof(cidr), "%s/30", r->link_addr);
-        if (set_addr_up(r->ns, "eth0", cidr) < 0)
-            goto cleanup;
-        /* Only the hub's public address is reachable over the underlay:
-         * PostgreSQL is not (no default route). */
-        const char *route[] = {"ip",      "-n",  r->ns,       "route", "add",
-                               hostroute, "via", r->hub_side, NULL};
-        if (run(NULL, route) < 0)
+        cmds_add(&reg, "link set lo up");
+        cmds_add(&reg, "addr add %s/30 dev eth0", r->link_addr);
+        cmds_add(&reg, "link set eth0 up");
+        cmds_add(&reg, "route add %s/32 via %s", lab->hub_addr, r->hub_side);
+        if (stopping(lab) || cmds_run(&reg, r->ns) < 0)
             goto cleanup;
     }
     rc = 0;
 cleanup:
+    free(host.text);
+    free(hub.text);
+    free(reg.text);
     return rc;
 }
 
@@ -541,7 +601,8 @@ static void sleep_ms(int ms)
         ;
 }
 
-static int start_wireguard_go(struct netlab *lab, struct node *nd)
+/* Starts wireguard-go for nd (it creates the interface and its control socket). */
+static int spawn_wireguard_go(struct netlab *lab, struct node *nd)
 {
     char sock[128], logp[600];
     int rc = -1, fd = -1;
@@ -560,26 +621,45 @@ static int start_wireguard_go(struct netlab *lab, struct node *nd)
         log_error("cannot start wireguard-go for %s: %s", nd->code, strerror(errno));
         goto cleanup;
     }
-    struct child *c = child_add(lab, pid, what, logp);
-    if (!c) {
+    if (!child_add(lab, pid, what, logp)) {
         nlproc_stop(pid, 1000);
         goto cleanup;
     }
-    for (int i = 0; i < 500; i++) {
-        if (access(sock, F_OK) == 0) {
-            rc = 0;
-            goto cleanup;
-        }
-        if (child_exited(c) || stopping(lab))
-            break;
-        sleep_ms(10);
-    }
-    log_error("%s did not create %s%s", what, sock, c->exited ? " (it exited)" : " within 5 s");
-    log_tail(logp);
+    nd->wg_child = lab->n_children;
+    rc = 0;
 cleanup:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* Waits (5 s at most) until every started wireguard-go has its control socket. */
+static int wait_wireguard_go(struct netlab *lab)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        bool all = true;
+        for (size_t i = 0; i <= lab->n; i++) {
+            struct node *nd = i < lab->n ? &lab->regions[i] : &lab->hub;
+            char sock[128];
+            snprintf(sock, sizeof(sock), WG_SOCK_DIR "/%s.sock", nd->ifname);
+            if (!nd->wg_child || access(sock, F_OK) == 0)
+                continue;
+            all = false;
+            struct child *c = &lab->children[nd->wg_child - 1];
+            if (child_exited(c)) {
+                log_error("%s exited before it created %s", c->what, sock);
+                log_tail(c->log);
+                return -1;
+            }
+        }
+        if (all)
+            return 0;
+        if (stopping(lab))
+            return -1;
+        sleep_ms(10);
+    }
+    log_error("wireguard-go did not create its control socket in %s within 5 s", WG_SOCK_DIR);
+    return -1;
 }
 
 /* wg-quick's steps after the interface exists: setconf from the stripped file,
@@ -610,47 +690,32 @@ static int configure_wg(struct node *nd, const char *conf_path, const struct nlw
     nlproc_result_free(&set);
     if (!ok)
         goto cleanup;
-    for (size_t i = 0; i < conf->n_addrs; i++) {
-        const char *fam = conf->addrs[i].family == AF_INET6 ? "-6" : "-4";
-        const char *a[] = {"ip",  fam,        "-n", nd->ns, "address", "add", conf->addrs[i].text,
-                           "dev", nd->ifname, NULL};
-        if (run(NULL, a) < 0)
-            goto cleanup;
-    }
-    char mtu[16];
-    snprintf(mtu, sizeof(mtu), "%d", conf->mtu ? conf->mtu : 1420);
-    const char *up[] = {"ip", "-n", nd->ns, "link",     "set", "mtu",
-                        mtu,  "up", "dev",  nd->ifname, NULL};
-    if (run(NULL, up) < 0)
-        goto cleanup;
-    if (conf->table_off)
-        goto done;
-    for (size_t p = 0; p < conf->n_peers; p++) {
+    /* One ip process: addresses, MTU and up, then the routes (the family of
+     * each follows from its address). */
+    struct cmds c = {0};
+    for (size_t i = 0; i < conf->n_addrs; i++)
+        cmds_add(&c, "address add %s dev %s", conf->addrs[i].text, nd->ifname);
+    cmds_add(&c, "link set mtu %d up dev %s", conf->mtu ? conf->mtu : 1420, nd->ifname);
+    for (size_t p = 0; p < conf->n_peers && !conf->table_off; p++) {
         for (size_t k = 0; k < conf->peers[p].n_allowed; k++) {
-            const struct nlwg_cidr *c = &conf->peers[p].allowed[k];
+            const struct nlwg_cidr *a = &conf->peers[p].allowed[k];
             bool covered = false;
             /* The address's own prefix route already covers it, as does an
              * earlier AllowedIPs entry. */
-            for (size_t i = 0; i < conf->n_addrs && !covered; i++) {
-                struct nlwg_cidr net = conf->addrs[i];
-                covered = nlwgconf_cidr_within(c, &net);
-            }
+            for (size_t i = 0; i < conf->n_addrs && !covered; i++)
+                covered = nlwgconf_cidr_within(a, &conf->addrs[i]);
             for (size_t q = 0; q <= p && !covered; q++)
                 for (size_t j = 0; j < conf->peers[q].n_allowed && !covered; j++) {
                     if (q == p && j >= k)
                         break;
-                    covered = nlwgconf_cidr_within(c, &conf->peers[q].allowed[j]);
+                    covered = nlwgconf_cidr_within(a, &conf->peers[q].allowed[j]);
                 }
-            if (covered)
-                continue;
-            const char *fam = c->family == AF_INET6 ? "-6" : "-4";
-            const char *a[] = {"ip",  fam,     "-n",  nd->ns,     "route",
-                               "add", c->text, "dev", nd->ifname, NULL};
-            if (run(NULL, a) < 0)
-                goto cleanup;
+            if (!covered)
+                cmds_add(&c, "route add %s dev %s", a->text, nd->ifname);
         }
     }
-done:
+    if (cmds_run(&c, nd->ns) < 0)
+        goto cleanup;
     nd->wg_up = true;
     rc = 0;
 cleanup:
@@ -780,6 +845,7 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
     struct nlwg_conf hub = {0};
     struct nlwg_conf *spokes = calloc(lab->n, sizeof(*spokes));
     FILE *links = NULL;
+    struct cmds dnat = {0};
     int rc = -1;
     if (!spokes)
         goto cleanup;
@@ -798,7 +864,14 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
     }
 
     /* The hub: its interface, then the NAT that makes 10.50.0.1:5432 PostgreSQL. */
-    if (start_wireguard_go(lab, &lab->hub) < 0 || configure_wg(&lab->hub, hub_conf, &hub) < 0)
+    /* Every wireguard-go at once; the hub's configured first, the spokes'
+     * once their WAN links exist. */
+    if (spawn_wireguard_go(lab, &lab->hub) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < lab->n; i++)
+        if (spawn_wireguard_go(lab, &lab->regions[i]) < 0)
+            goto cleanup;
+    if (wait_wireguard_go(lab) < 0 || configure_wg(&lab->hub, hub_conf, &hub) < 0)
         goto cleanup;
     lab->nat_applied = true;
     if (run_nat(lab, "up") < 0)
@@ -831,27 +904,10 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
             char dport[16], to[64];
             snprintf(dport, sizeof(dport), "%u", port);
             snprintf(to, sizeof(to), "%s:%d", r->hub_side, wan_port);
-            const char *dnat[] = {"iptables",
-                                  "-w",
-                                  "-t",
-                                  "nat",
-                                  "-A",
-                                  "PREROUTING",
-                                  "-i",
-                                  r->hub_if,
-                                  "-d",
-                                  ep,
-                                  "-p",
-                                  "udp",
-                                  "--dport",
-                                  dport,
-                                  "-j",
-                                  "DNAT",
-                                  "--to-destination",
-                                  to,
-                                  NULL};
-            if (run(lab->hub.ns, dnat) < 0)
-                goto cleanup;
+            cmds_add(&dnat,
+                     "-A PREROUTING -i %s -d %s/32 -p udp -m udp --dport %s -j DNAT "
+                     "--to-destination %s",
+                     r->hub_if, ep, dport, to);
             if (!links) {
                 links = fopen(links_path, "we");
                 if (!links) {
@@ -869,6 +925,39 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
             goto cleanup;
         }
     }
+    if (dnat.len) {
+        /* All the diversions in one iptables-restore (added to what is there). */
+        struct cmds rules = {0};
+        cmds_add(&rules, "*nat");
+        rules.oom |= dnat.oom;
+        if (!rules.oom && dnat.text) {
+            size_t need = rules.len + dnat.len + 16;
+            char *p = realloc(rules.text, need);
+            if (p) {
+                rules.text = p;
+                memcpy(rules.text + rules.len, dnat.text, dnat.len + 1);
+                rules.len += dnat.len;
+                rules.cap = need;
+            } else {
+                rules.oom = true;
+            }
+        }
+        cmds_add(&rules, "COMMIT");
+        const char *restore[] = {"iptables-restore", "-w", "--noflush", NULL};
+        struct nlproc_result rr = {0};
+        int r =
+            rules.oom ? -1 : nlproc_run(lab->hub.ns, restore, rules.text, rules.len, 15000, &rr);
+        bool ok = r == 0 && rr.status == 0;
+        if (!ok)
+            log_error("iptables-restore of the spokes' DNAT in %s failed: %s", lab->hub.ns,
+                      rr.err && *rr.err ? rr.err : "could not run it");
+        else
+            log_debug("DNAT in %s:\n%s", lab->hub.ns, rules.text);
+        nlproc_result_free(&rr);
+        free(rules.text);
+        if (!ok)
+            goto cleanup;
+    }
     if (links) {
         if (fclose(links) != 0) {
             links = NULL;
@@ -882,14 +971,14 @@ int netlab_overlay_up(struct netlab *lab, const char *hub_conf, const char *nat_
     for (size_t i = 0; i < lab->n; i++) {
         if (stopping(lab))
             goto cleanup;
-        if (start_wireguard_go(lab, &lab->regions[i]) < 0 ||
-            configure_wg(&lab->regions[i], spoke_confs[i], &spokes[i]) < 0)
+        if (configure_wg(&lab->regions[i], spoke_confs[i], &spokes[i]) < 0)
             goto cleanup;
     }
     rc = 0;
 cleanup:
     if (links)
         fclose(links);
+    free(dnat.text);
     nlwgconf_free(&hub);
     for (size_t i = 0; spokes && i < lab->n; i++)
         nlwgconf_free(&spokes[i]);

@@ -81,7 +81,8 @@ static void test_seed_profile(void **state)
                 {"ord", 121.68}, {"lax", 138.19}, {"sin", 165.96}, {"gru", 197.72},
                 {"nrt", 261.36}, {"syd", 268.85}};
     for (size_t i = 0; i < 10; i++)
-        assert_float_equal(profile_rtt_ms(&p, catalog_region(seed[i].code)), seed[i].rtt, 1e-9);
+        assert_float_equal(profile_rtt_ms(&p, catalog_region(seed[i].code)),
+                           seed[i].rtt - MODEL_SEED_SERVER_MS, 1e-9);
     assert_true(profile_rtt_ms(&p, catalog_region("ams")) < 0);
 }
 
@@ -193,7 +194,8 @@ static void test_options_defaults_and_values(void **state)
     struct lab_options o;
     char err[512];
     assert_int_equal(parse(&o, err, sizeof(err), NULL), 0);
-    assert_int_equal(o.overlay, LAB_OVERLAY_NONE);
+    assert_int_equal(o.overlay, LAB_OVERLAY_AUTO);
+    assert_null(o.topology);
     assert_int_equal(o.profile, LAB_PROFILE_MODEL);
     assert_string_equal(o.db_site, "eu-west-1");
     assert_null(o.out);
@@ -212,6 +214,11 @@ static void test_options_defaults_and_values(void **state)
     assert_true(o.keep);
     assert_string_equal(o.db_site, "us-east-1");
     assert_string_equal(o.regions, "lhr,iad");
+    assert_int_equal(o.overlay, LAB_OVERLAY_NONE);
+    assert_int_equal(
+        parse(&o, err, sizeof(err), "--overlay", "wireguard", "--topology", "mesh", NULL), 0);
+    assert_int_equal(o.overlay, LAB_OVERLAY_WIREGUARD);
+    assert_string_equal(o.topology, "mesh");
 
     assert_int_equal(parse(&o, err, sizeof(err), "--profile", "seed", NULL), 0);
     assert_int_equal(o.profile, LAB_PROFILE_SEED);
@@ -231,9 +238,9 @@ static void test_options_errors(void **state)
     expect_usage_error("--rounds '0'", "--rounds", "0", NULL);
     expect_usage_error("--mode 'fast'", "--mode", "fast", NULL);
     expect_usage_error("--read 'all'", "--read", "all", NULL);
-    expect_usage_error("use --overlay none", "--overlay", "wireguard", NULL);
-    expect_usage_error("use --overlay none", "--overlay", "auto", NULL);
-    expect_usage_error("--overlay 'vpn': unknown mode", "--overlay", "vpn", NULL);
+    expect_usage_error("--overlay 'vpn': unknown mode; use none, wireguard or auto", "--overlay",
+                       "vpn", NULL);
+    expect_usage_error("--topology 'ring': use hub or mesh", "--topology", "ring", NULL);
     expect_usage_error("--profile 'fast'", "--profile", "fast", NULL);
     expect_usage_error("--db-site 'mars-1'", "--db-site", "mars-1", NULL);
     expect_usage_error("unknown option '--bogus'", "--bogus", NULL);
@@ -279,8 +286,8 @@ static void test_plan(void **state)
 
     build(&plan, 0, NULL, "--profile", "seed", NULL);
     assert_int_equal(plan.n, 10);
-    assert_float_equal(plan.regions[0].rtt_ms, 11.89, 1e-9);
-    assert_float_equal(plan.regions[9].rtt_ms, 268.85, 1e-9);
+    assert_float_equal(plan.regions[0].rtt_ms, 11.39, 1e-9);
+    assert_float_equal(plan.regions[9].rtt_ms, 268.35, 1e-9);
     assert_string_equal(plan.profile_name, "seed");
 
     build(&plan, 0, NULL, "--regions", "syd, lhr", "--db-site", "ap-southeast-2", NULL);

@@ -178,7 +178,11 @@ static void maybe_shutdown(struct conn *c)
  * round trip and dst's write event per chunk. Whatever dst does not take is
  * queued in order, and src stops reading when the queue reaches --buffer.
  * EOF and errors are left for libevent to report on its next read. */
-static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *dst)
+/* What libevent 2.1 reads at most per call (EVBUFFER_MAX_READ). */
+#define LIBEVENT_MAX_READ 4096
+
+static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *dst,
+                 bool from_write_cb)
 {
     static char chunk[256 * 1024]; /* one thread: one scratch buffer */
     struct proxy *px = c->px;
@@ -188,12 +192,16 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
     if (evbuffer_get_length(out) == 0 && moved)
         evbuffer_write(in, dfd);
     size_t max = px->cfg.buffer < sizeof(chunk) ? px->cfg.buffer : sizeof(chunk);
-    for (int round = 0; round < 16; round++) {
+    /* read ahead only when the last read was full: a small request or
+     * answer has nothing behind it, and the read would only say EAGAIN */
+    bool full = moved >= LIBEVENT_MAX_READ || from_write_cb;
+    for (int round = 0; round < 16 && full; round++) {
         if (evbuffer_get_length(out) != 0 || evbuffer_get_length(in) != 0)
             break;
         ssize_t r = read(sfd, chunk, max);
         if (r <= 0)
             break;
+        full = (size_t)r == max;
         moved += (size_t)r;
         ssize_t w = write(dfd, chunk, (size_t)r);
         if (w < 0)
@@ -219,7 +227,7 @@ static void relay_read_cb(struct bufferevent *src, void *arg)
     struct conn *c = arg;
     if (c->state != CONN_RELAY)
         return; /* data waits in the input buffer (read is capped by a watermark) */
-    pump(c, src, src == c->client ? c->server : c->client);
+    pump(c, src, src == c->client ? c->server : c->client, false);
 }
 
 static void relay_write_cb(struct bufferevent *dst, void *arg)
@@ -234,7 +242,7 @@ static void relay_write_cb(struct bufferevent *dst, void *arg)
         bufferevent_enable(src, EV_READ);
         /* dst drained: read src at once rather than wait for its event */
         if (evbuffer_get_length(bufferevent_get_output(dst)) == 0)
-            pump(c, src, dst);
+            pump(c, src, dst, true);
     }
     maybe_shutdown(c);
     maybe_finish(c);

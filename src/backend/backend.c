@@ -32,6 +32,7 @@ struct server {
     struct pool *pool;
     struct metrics *metrics;
     struct slowguard *guard;
+    char *info_prefix;
     struct event *sig_term, *sig_int, *grace_timer, *hard_timer;
     uint64_t started_ns;
     size_t pending; /* jobs handed to the pool and not yet answered */
@@ -260,20 +261,36 @@ static void handle_health(struct server *s, struct evhttp_request *req, uint64_t
     s->pending++;
 }
 
-static void handle_info(struct server *s, struct evhttp_request *req, uint64_t t0)
+/* The fixed part of /api/info, JSON-encoded once at start: "region": ... */
+static char *info_prefix(const struct server *s)
 {
     char host[256];
     config_db_host(&s->cfg, host, sizeof(host));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:s, s:I, s:I}", "region",
-                          s->cfg.region, "hostname", s->cfg.alloc_id, "alloc_id", s->cfg.alloc_id,
-                          "machine", s->cfg.hostname, "version", EB_VERSION, "uptime_s",
-                          clock_ns_to_ms(clock_now_ns() - s->started_ns) / 1000.0,
-                          "requests_served", (json_int_t)metrics_requests_total(s->metrics) + 1,
-                          "db_host", host, "max_bench", (json_int_t)s->cfg.max_bench,
-                          "benchmarks_in_flight", (json_int_t)pool_busy(s->pool));
-    char *text = o ? json_dumps(o, JSON_REAL_PRECISION(12)) : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "region", s->cfg.region,
+                          "hostname", s->cfg.alloc_id, "alloc_id", s->cfg.alloc_id, "machine",
+                          s->cfg.hostname, "version", EB_VERSION, "db_host", host, "max_bench",
+                          (json_int_t)s->cfg.max_bench);
+    char *text = o ? json_dumps(o, 0) : NULL;
     json_decref(o);
-    reply(s, req, EP_INFO, text ? 200 : 500, text ? text : "{}", NULL, t0);
+    if (text)
+        text[strlen(text) - 1] = 0; /* drop the closing brace */
+    return text;
+}
+
+static void handle_info(struct server *s, struct evhttp_request *req, uint64_t t0)
+{
+    size_t len = strlen(s->info_prefix) + 128;
+    char *text = malloc(len);
+    if (!text) {
+        reply_error(s, req, EP_INFO, 500, "out of memory", NULL, t0);
+        return;
+    }
+    snprintf(text, len,
+             "%s, \"uptime_s\": %.3f, \"requests_served\": %llu, "
+             "\"benchmarks_in_flight\": %zu}",
+             s->info_prefix, clock_ns_to_ms(clock_now_ns() - s->started_ns) / 1000.0,
+             metrics_requests_total(s->metrics) + 1, pool_busy(s->pool));
+    reply(s, req, EP_INFO, 200, text, NULL, t0);
     free(text);
 }
 
@@ -417,7 +434,8 @@ static int serve(struct server *s)
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(s->http, request_cb, s);
     s->guard = slowguard_new(s->base, s->http, s->cfg.http_timeout_s);
-    if (!s->guard)
+    s->info_prefix = info_prefix(s);
+    if (!s->guard || !s->info_prefix)
         goto cleanup;
     s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg.listen, (ev_uint16_t)s->cfg.port);
     if (!s->bound) {
@@ -465,6 +483,7 @@ cleanup:
     if (s->hard_timer)
         event_free(s->hard_timer);
     metrics_free(s->metrics);
+    free(s->info_prefix);
     if (s->base)
         event_base_free(s->base);
     if (rc == 0)

@@ -206,11 +206,19 @@ static int op_exec(PGconn *conn, enum bench_op op, enum bench_mode mode, const s
         t1 = clock_now_ns();
         break;
     case MODE_COMPAT2RTT:
+        /* What the seed's Go driver (lib/pq) did: a statement without
+         * parameters (the seed's SELECT COUNT(*)) goes as one simple query;
+         * one with parameters (its INSERT) is prepared unnamed, then
+         * executed: two round trips. */
         t0 = clock_now_ns();
-        r = PQprepare(conn, "", a->sql, a->nparams, NULL);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            PQclear(r);
-            r = PQexecPrepared(conn, "", a->nparams, a->values, NULL, NULL, 0);
+        if (a->nparams == 0) {
+            r = PQexec(conn, a->sql);
+        } else {
+            r = PQprepare(conn, "", a->sql, a->nparams, NULL);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                PQclear(r);
+                r = PQexecPrepared(conn, "", a->nparams, a->values, NULL, NULL, 0);
+            }
         }
         t1 = clock_now_ns();
         break;
@@ -524,7 +532,7 @@ char *bench_result_json(const struct bench_result *r, const struct backend_confi
     if (r->params.read == READ_PK)
         put(o, "read_pk_id", json_integer(r->pk_id));
     put(o, "warmup", json_integer(r->params.warmup));
-    put(o, "server_version", r->server_version[0] ? json_string(r->server_version) : json_null());
+    put(o, "server_version", json_string(r->server_version)); /* "" when never connected */
     json_t *tls = json_object();
     if (tls) {
         put(tls, "enabled", json_boolean(r->tls));

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,8 @@ int run_main(int argc, char **argv)
         goto cleanup;
     }
     curl_ready = true;
+    /* a closed stdout (| head) must not cost the files of --out */
+    signal(SIGPIPE, SIG_IGN);
     if (targets_file && targets_load_file(&targets, targets_file, err, sizeof(err)) < 0) {
         fprintf(stderr, "edgebench run: %s\n", err);
         goto cleanup;

@@ -9,6 +9,7 @@
 #include "lab/links.h"
 #include "lab/options.h"
 #include "lab/pgtmp.h"
+#include "lab/proxycheck.h"
 #include "lab/supervise.h"
 #include "lab/sys.h"
 #include "netlab/labwg.h"
@@ -52,6 +53,7 @@ struct lab {
     struct lab_link link[PROFILE_MAX];
     struct child backend[PROFILE_MAX];
     struct child dbinit, collector;
+    struct lab_proxy proxy;            /* --proxy */
     char db_url_backend[2048];         /* --db: DATABASE_URL for the backends */
     char pg_listen[64], pg_client[64]; /* wireguard: PostgreSQL's address on the hub's link */
     char err[2 * PATH_MAX + 1024];
@@ -575,7 +577,12 @@ static void print_plan(const struct lab_plan *plan)
         printf("| %s | %s | %s | %.0f | %.1f | %.2f |\n", r->code, r->city, r->area, km,
                model_path_factor(r->area, plan->site->area), plan->regions[i].rtt_ms);
     }
-    if (strcmp(plan->profile_name, "model"))
+    if (!strcmp(plan->profile_name, "seed"))
+        printf("\nDistance and k are the model's; each RTT is the seed's published Read (its "
+               "read_min_ms)\nless %.1f ms, RDS's own time for the query: the lab's server adds "
+               "its own back.\n",
+               MODEL_SEED_SERVER_MS);
+    else if (strcmp(plan->profile_name, "model"))
         printf("\nDistance and k are the model's; the RTTs come from the %s profile.\n",
                plan->profile_name);
 }
@@ -698,6 +705,18 @@ int lab_main(int argc, char **argv)
     } else {
         log_error("the collector (edgebench run) exited with status %d", status);
         exit_status = 1;
+    }
+    if (lab.opt.proxy) {
+        int pc = lab_proxy_check(&lab.proxy, &lab.sup, SELF_EXE, lab.tmpdir, lab.logdir, &lab.plan,
+                                 lab.link, stdout, lab.err, sizeof(lab.err));
+        if (pc < 0)
+            goto fail;
+        if (pc > 0) {
+            log_error("geo-routing: some synthetic clients were not served by the nearest "
+                      "region; the proxy's logs are in %s%s",
+                      lab.logdir, lab.opt.keep ? "" : " (removed at exit: --keep keeps it)");
+            exit_status = 1;
+        }
     }
     rc = exit_status;
     goto done;

@@ -162,7 +162,11 @@ int profile_load_seed(struct profile *out)
         if (profile_parser_line(&p, line) < 0)
             return -1;
     }
-    return profile_parser_finish(&p);
+    if (profile_parser_finish(&p) < 0)
+        return -1;
+    for (size_t i = 0; i < out->n; i++)
+        out->entry[i].rtt_ms -= MODEL_SEED_SERVER_MS;
+    return 0;
 }
 
 double profile_rtt_ms(const struct profile *p, const struct region *r)

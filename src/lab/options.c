@@ -34,6 +34,7 @@ void lab_options_usage(FILE *f)
         "                       Europe<->Americas, 2.2 Europe<->Asia-Pacific, 1.8\n"
         "                       otherwise; `seed`: the seed's published Read column\n"
         "                       (lhr 11.89 ms ... syd 268.85 ms; database in eu-west-1)\n"
+        "                       less 0.5 ms, RDS's own time for the query\n"
         "  --rtt-file FILE      RTTs from a CSV file of `region,rtt_ms` lines (optional\n"
         "                       header); without --regions, the file's regions run\n"
         "  --overlay MODE       how backends reach the database: `none` = loopback\n"
@@ -51,6 +52,13 @@ void lab_options_usage(FILE *f)
         "                       TCP host) instead of a throwaway one; only the edge\n"
         "                       side is emulated. The password may come from\n"
         "                       PGPASSWORD or ~/.pgpass instead of the URL.\n"
+        "  --proxy              after the collector, start `edgebench proxy` in front of\n"
+        "                       the backends (a routing table with one route per\n"
+        "                       region) and check its geo-routing with synthetic\n"
+        "                       clients: one per country, each from its own 127.x.0.2\n"
+        "                       source mapped by a lab geo CSV; prints a table of\n"
+        "                       country, expected region (nearest to the country's\n"
+        "                       centroid) and the region that served it\n"
         "\n"
         "Passed to the collector (`edgebench run`):\n"
         "  --iterations N       operations of each kind per benchmark, 1..100 (default 10)\n"
@@ -146,6 +154,7 @@ enum opt_id {
     OPT_KEEP,
     OPT_VERBOSE,
     OPT_DRY_RUN,
+    OPT_PROXY,
 };
 
 static const struct {
@@ -169,6 +178,7 @@ static const struct {
     {"--keep", OPT_KEEP, false},
     {"--verbose", OPT_VERBOSE, false},
     {"--dry-run", OPT_DRY_RUN, false},
+    {"--proxy", OPT_PROXY, false},
 };
 
 static int apply(struct lab_options *o, enum opt_id id, const char *name, const char *v, char *err,
@@ -251,6 +261,9 @@ static int apply(struct lab_options *o, enum opt_id id, const char *name, const 
         break;
     case OPT_DRY_RUN:
         o->dry_run = true;
+        break;
+    case OPT_PROXY:
+        o->proxy = true;
         break;
     }
     (void)name;

@@ -27,6 +27,7 @@ struct lab_options {
     const char *out;      /* NULL: results-YYYYmmdd-HHMMSS */
     const char *regions;  /* "a,b,c"; NULL for the default set */
     bool all, keep, verbose, dry_run;
+    bool proxy;              /* --proxy: check geo-routing through `edgebench proxy` */
     long iterations, rounds; /* 0: the collector's default */
     const char *mode;        /* NULL: the collector's default */
     const char *read;        /* NULL: the collector's default */

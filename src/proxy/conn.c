@@ -171,31 +171,55 @@ static void maybe_shutdown(struct conn *c)
     }
 }
 
+/* Relays what src received. While nothing is queued toward dst, bytes go
+ * straight to dst's socket, and more are read from src in the same wake-up
+ * (a bounded number of rounds, in chunks of up to --buffer bytes, where
+ * libevent 2.1 reads at most 4 KiB per call). This spares the event loop a
+ * round trip and dst's write event per chunk. Whatever dst does not take is
+ * queued in order, and src stops reading when the queue reaches --buffer.
+ * EOF and errors are left for libevent to report on its next read. */
+static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *dst)
+{
+    static char chunk[256 * 1024]; /* one thread: one scratch buffer */
+    struct proxy *px = c->px;
+    struct evbuffer *in = bufferevent_get_input(src), *out = bufferevent_get_output(dst);
+    int sfd = bufferevent_getfd(src), dfd = bufferevent_getfd(dst);
+    size_t moved = evbuffer_get_length(in);
+    if (evbuffer_get_length(out) == 0 && moved)
+        evbuffer_write(in, dfd);
+    size_t max = px->cfg.buffer < sizeof(chunk) ? px->cfg.buffer : sizeof(chunk);
+    for (int round = 0; round < 16; round++) {
+        if (evbuffer_get_length(out) != 0 || evbuffer_get_length(in) != 0)
+            break;
+        ssize_t r = read(sfd, chunk, max);
+        if (r <= 0)
+            break;
+        moved += (size_t)r;
+        ssize_t w = write(dfd, chunk, (size_t)r);
+        if (w < 0)
+            w = 0; /* EAGAIN, or an error libevent reports on its write */
+        if (w < r)
+            evbuffer_add(out, chunk + w, (size_t)(r - w));
+    }
+    if (src == c->client) {
+        c->up += moved;
+        px->bytes_up += moved;
+    } else {
+        c->down += moved;
+        px->bytes_down += moved;
+    }
+    c->last_active_ns = clock_now_ns();
+    evbuffer_add_buffer(out, in);
+    if (evbuffer_get_length(out) >= px->cfg.buffer)
+        bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
+}
+
 static void relay_read_cb(struct bufferevent *src, void *arg)
 {
     struct conn *c = arg;
     if (c->state != CONN_RELAY)
         return; /* data waits in the input buffer (read is capped by a watermark) */
-    struct proxy *px = c->px;
-    struct bufferevent *dst = src == c->client ? c->server : c->client;
-    struct evbuffer *in = bufferevent_get_input(src), *out = bufferevent_get_output(dst);
-    size_t n = evbuffer_get_length(in);
-    if (src == c->client) {
-        c->up += n;
-        px->bytes_up += n;
-    } else {
-        c->down += n;
-        px->bytes_down += n;
-    }
-    c->last_active_ns = clock_now_ns();
-    /* nothing queued toward dst: write straight to its socket, which spares
-     * arming and disarming dst's write event for the common small exchange;
-     * whatever the socket does not take is queued in order */
-    if (evbuffer_get_length(out) == 0)
-        evbuffer_write(in, bufferevent_getfd(dst));
-    evbuffer_add_buffer(out, in);
-    if (evbuffer_get_length(out) >= px->cfg.buffer)
-        bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
+    pump(c, src, src == c->client ? c->server : c->client);
 }
 
 static void relay_write_cb(struct bufferevent *dst, void *arg)
@@ -206,8 +230,12 @@ static void relay_write_cb(struct bufferevent *dst, void *arg)
     struct bufferevent *src = dst == c->client ? c->server : c->client;
     bool src_eof = src == c->client ? c->client_eof : c->server_eof;
     c->last_active_ns = clock_now_ns();
-    if (!src_eof)
+    if (!src_eof) {
         bufferevent_enable(src, EV_READ);
+        /* dst drained: read src at once rather than wait for its event */
+        if (evbuffer_get_length(bufferevent_get_output(dst)) == 0)
+            pump(c, src, dst);
+    }
     maybe_shutdown(c);
     maybe_finish(c);
 }
@@ -275,6 +303,12 @@ static void start_relay(struct conn *c)
     bufferevent_setwatermark(c->server, EV_WRITE, px->cfg.buffer / 2, 0);
     bufferevent_setwatermark(c->client, EV_READ, 0, px->cfg.buffer);
     bufferevent_setwatermark(c->server, EV_READ, 0, px->cfg.buffer);
+    /* bulk transfers: one read or write syscall may move a whole buffer
+     * (libevent's default is 16 KiB); the watermarks still bound memory */
+    bufferevent_set_max_single_read(c->client, px->cfg.buffer);
+    bufferevent_set_max_single_read(c->server, px->cfg.buffer);
+    bufferevent_set_max_single_write(c->client, px->cfg.buffer);
+    bufferevent_set_max_single_write(c->server, px->cfg.buffer);
     if (px->cfg.idle_timeout_ms > 0) {
         bufferevent_set_timeouts(c->client, &idle, &idle);
         bufferevent_set_timeouts(c->server, &idle, &idle);

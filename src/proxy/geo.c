@@ -236,8 +236,9 @@ struct geo *geo_open_mmdb(const char *path, char *err, size_t errlen)
     }
     int rc = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);
     if (rc != MMDB_SUCCESS) {
+        bool sys = rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR;
         snprintf(err, errlen, "cannot open MaxMind DB '%s': %s%s%s", path, MMDB_strerror(rc),
-                 rc == MMDB_IO_ERROR ? ": " : "", rc == MMDB_IO_ERROR ? strerror(errno) : "");
+                 sys ? ": " : "", sys ? strerror(errno) : "");
         free(g);
         return NULL;
     }

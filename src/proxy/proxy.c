@@ -5,12 +5,14 @@
 #include "core/catalog.h"
 #include "core/cli.h"
 #include "core/clock.h"
+#include "core/countries.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "proxy/geo.h"
 #include "proxy/routes.h"
 #include "proxy/state.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -31,7 +33,8 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: edgebench proxy --listen ADDR:PORT (--routes FILE | --routes-pg URL)\n"
             "                       (--geoip FILE.mmdb | --geoip-csv FILE) [OPTIONS]\n"
-            "       edgebench proxy routes init|add|remove|enable|disable|list ...\n\n"
+            "       edgebench proxy routes init|add|remove|enable|disable|list ...\n"
+            "       edgebench proxy lookup (--geoip FILE.mmdb | --geoip-csv FILE) ADDRESS...\n\n"
             "A layer-4 proxy that sends each client to the nearest healthy backend: client\n"
             "address -> country (MaxMind DB or CSV) -> country centroid -> backends ranked by\n"
             "great-circle distance to their region, within soft/hard connection limits.\n"
@@ -708,10 +711,66 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
     return 0;
 }
 
+/* `edgebench proxy lookup (--geoip FILE | --geoip-csv FILE) ADDRESS...`:
+ * what the proxy would decide about each address's country and position. */
+static int lookup_main(int argc, char **argv)
+{
+    const char *mmdb = NULL, *csv = NULL;
+    int i = 1;
+    for (; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--geoip"))
+            mmdb = argv[i + 1];
+        else if (!strcmp(argv[i], "--geoip-csv"))
+            csv = argv[i + 1];
+        else
+            break;
+    }
+    if (!mmdb == !csv || i >= argc || argv[i][0] == '-') {
+        fprintf(stderr, "Usage: edgebench proxy lookup (--geoip FILE.mmdb | --geoip-csv FILE) "
+                        "ADDRESS...\n");
+        return 2;
+    }
+    char err[512];
+    struct geo *g =
+        mmdb ? geo_open_mmdb(mmdb, err, sizeof(err)) : geo_open_csv(csv, err, sizeof(err));
+    if (!g) {
+        fprintf(stderr, "edgebench proxy lookup: %s\n", err);
+        return 1;
+    }
+    int rc = 0;
+    for (; i < argc; i++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, argv[i], &in->sin_addr) == 1) {
+            in->sin_family = AF_INET;
+        } else if (inet_pton(AF_INET6, argv[i], &in6->sin6_addr) == 1) {
+            in6->sin6_family = AF_INET6;
+        } else {
+            fprintf(stderr, "edgebench proxy lookup: '%s' is not an IPv4 or IPv6 address\n",
+                    argv[i]);
+            rc = 2;
+            continue;
+        }
+        char cc[3];
+        geo_lookup(g, (struct sockaddr *)&ss, cc);
+        const struct country *c = countries_find(cc);
+        if (c)
+            printf("%s %s %.2f %.2f %s\n", argv[i], cc, c->lat, c->lon, c->name);
+        else
+            printf("%s %s\n", argv[i], cc);
+    }
+    geo_free(g);
+    return rc;
+}
+
 int proxy_main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "routes"))
         return routes_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "lookup"))
+        return lookup_main(argc - 1, argv + 1);
     struct proxy px;
     memset(&px, 0, sizeof(px));
     struct proxy_config *cfg = &px.cfg;

@@ -149,8 +149,10 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     size_t cap = 0;
     int ret = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open routing table '%s': %s", path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
+        snprintf(err, errlen,
+                 "cannot open routing table '%s': %s (create it with 'edgebench proxy routes "
+                 "add --routes %s ...')",
+                 path, db ? sqlite3_errmsg(db) : "out of memory", path);
         goto cleanup;
     }
     sqlite3_busy_timeout(db, 2000);

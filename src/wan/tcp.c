@@ -286,12 +286,12 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
     dir_flush(arg);
 }
 
-static void read_cb(evutil_socket_t fd, short what, void *arg)
+/* Reads one chunk. Returns true only when it went straight through and the
+ * source may hold more (the caller reads again before sleeping). */
+static bool read_once(struct dir *d, int fd)
 {
-    struct dir *d = arg;
     struct tcp_conn *c = d->c;
     struct wan_link *l = c->l;
-    (void)what;
     size_t max = CHUNK_MAX;
     if (l->shaper[d->idx].ns_per_byte > 0) {
         /* at a limited rate, chunks of about 1 ms keep the serialisation smooth */
@@ -302,17 +302,17 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
         max = d->pipe_cap - d->queued;
     if (!max) {
         event_del(d->rd); /* the pipe is full: wait for the destination */
-        return;
+        return false;
     }
     ssize_t n = splice(fd, NULL, d->pipe[1], NULL, max, SPLICE_FLAGS);
     uint64_t now = clock_now_ns();
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
+        return false;
     if (n < 0) {
         log_debug("conn %llu: %s reset (%s)", (unsigned long long)c->id,
                   d->idx == WAN_UP ? "client" : "upstream", strerror(errno));
         dir_queue_reset(d);
-        return;
+        return false;
     }
     size_t len = (size_t)n, sent = 0;
     uint64_t depart = sched_stream(&l->shaper[d->idx], now, len, d->last_depart_ns, d->floor_ns);
@@ -322,18 +322,18 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
         ssize_t w = splice(d->pipe[0], NULL, dir_dst(d), NULL, len, SPLICE_FLAGS);
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             dir_queue_reset(&c->dir[1 - d->idx]);
-            return;
+            return false;
         }
         d->last_depart_ns = depart;
         sent = w > 0 ? (size_t)w : 0;
         if (sent == len)
-            return;
+            return len == max;
     }
     struct chunk *k = chunk_new(len ? CHUNK_DATA : CHUNK_FIN, len - sent, depart);
     if (!k) {
         log_error("conn %llu: out of memory; resetting it", (unsigned long long)c->id);
         dir_queue_reset(d);
-        return;
+        return false;
     }
     dir_append(d, k);
     if (!len)
@@ -341,11 +341,19 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
     else
         dir_update_reading(d);
     if (!idle)
-        return;
+        return false;
     if (depart <= now)
-        dir_flush(d);
+        dir_flush(d); /* may free the connection */
     else
         dir_arm(d, now);
+    return false;
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    for (int i = 0; i < 16 && read_once(arg, fd); i++)
+        ;
 }
 
 static int dir_events(struct dir *d)
@@ -362,9 +370,10 @@ static int dir_events(struct dir *d)
 
 static void connect_failed(struct tcp_conn *c, int err)
 {
-    log_warn("link %s: connect to %s:%u failed: %s; resetting the client",
-             *c->l->spec.name ? c->l->spec.name : "-", c->l->spec.to_host, c->l->spec.to_port,
-             strerror(err));
+    const struct wan_link_spec *s = &c->l->spec;
+    log_warn("link %s%s%s:%u: connect to %s:%u failed: %s; resetting the client", s->name,
+             *s->name ? " " : "", *s->listen_host ? s->listen_host : "*", s->listen_port,
+             s->to_host, s->to_port, strerror(err));
     if (c->fd[WAN_DOWN] >= 0)
         close(c->fd[WAN_DOWN]);
     c->fd[WAN_DOWN] = -1;

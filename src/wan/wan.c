@@ -18,7 +18,11 @@
 #include <unistd.h>
 
 #define LINKS_FILE_MAX (1 << 20)
-#define QUEUE_CAP (256 * 1024)
+/* TCP: per connection and direction; the sender is held back beyond it.
+ * UDP: per link and direction; datagrams beyond it are dropped, so it is
+ * larger: a real path holds what is sent within one one-way delay. */
+#define TCP_QUEUE_CAP (256 * 1024)
+#define UDP_QUEUE_CAP (8 * 1024 * 1024)
 #define UDP_IDLE_S 60
 
 static void usage(FILE *f)
@@ -214,7 +218,7 @@ int wan_main(int argc, char **argv)
         struct wan_link *l = &links[i];
         l->spec = specs[i];
         l->listen_fd = -1;
-        l->queue_cap = QUEUE_CAP;
+        l->queue_cap = l->spec.udp ? UDP_QUEUE_CAP : TCP_QUEUE_CAP;
         l->udp_idle_ns = UDP_IDLE_S * 1000000000ull;
         if (resolve(l->spec.listen_host, l->spec.listen_port, true, &l->listen_addr,
                     &l->listen_len) < 0 ||

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # edgebench backend against a real PostgreSQL: every endpoint and field, the
-# headers, bad input, rows really inserted, every mode, 429 when saturated,
-# the event loop answering while a benchmark waits, a slow client cut off,
-# the token, no database, one log line per request, SIGTERM.
+# headers, bad input, rows really inserted, every mode, /metrics, the token,
+# no database, one log line per request. (backend_load.sh: pressure, SIGTERM.)
 . "$(dirname "$0")/../lib/harness.sh"
 pg_start
 psqlc -c "create database contacts" >/dev/null
@@ -110,73 +109,13 @@ assert names.get("edgebench_http_requests") == "counter", names
 ' "$T/metrics.txt"
 fi
 
-# --- saturation, a busy loop-free server, slow clients -----------------------------------
-# Hold an exclusive lock so the next benchmark waits in the database.
-psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(4); commit" >/dev/null &
-LOCKPID=$!
-sleep 0.5
-curl -s -o "$T/held.json" "$U/api/rds/benchmark?iterations=2&warmup=0" &
-HELD=$!
-sleep 0.5
-H=$(curl -s -D - -o "$T/429.json" "$U/api/rds/benchmark?iterations=1" | tr -d '\r')
-check "second benchmark while the only worker is busy -> 429 with Retry-After" \
-  bash -c 'grep -q "^HTTP/1.1 429" <<<"$1" && grep -qi "^retry-after: [0-9]" <<<"$1"' _ "$H"
-t=$(curl -s -o /dev/null -w '%{time_total}' "$U/api/info")
-check "/api/info answers while a benchmark waits on the database (${t}s)" awk -v t="$t" 'BEGIN{exit !(t < 0.5)}'
-t=$(curl -s -o /dev/null -w '%{time_total}' "$U/metrics")
-check "/metrics answers while a benchmark waits on the database (${t}s)" awk -v t="$t" 'BEGIN{exit !(t < 0.5)}'
-# A client that sends one byte a second is cut off after the 3 s request deadline.
-/usr/bin/python3 - "$P" >"$T/slow.txt" 2>&1 <<'PY' &
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-t0 = time.time()
-req = b"GET /api/info HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 40 + b"\r\n\r\n"
-try:
-    for b in req:
-        s.send(bytes([b]))
-        time.sleep(1)
-        s.settimeout(0.01)
-        try:
-            if s.recv(1) == b"":
-                break
-        except socket.timeout:
-            pass
-        s.settimeout(None)
-    print("closed after %.1f s" % (time.time() - t0))
-except OSError:
-    print("closed after %.1f s" % (time.time() - t0))
-PY
-SLOW=$!
-sleep 1
-t=$(curl -s -o /dev/null -w '%{time_total}' "$U/api/info")
-check "others are served while a slow client dribbles (${t}s)" awk -v t="$t" 'BEGIN{exit !(t < 0.5)}'
-wait $HELD
-check "the held benchmark completes after the lock is released" jqt '.insert_samples==2' "$(cat "$T/held.json")"
-wait $LOCKPID
-wait $SLOW
-secs=$(sed -n 's/closed after \([0-9.]*\) s/\1/p' "$T/slow.txt")
-check "slow client cut off after about 3 s (${secs:-never} s)" awk -v t="${secs:-99}" 'BEGIN{exit !(t >= 2 && t < 12)}'
-
-# --- logs -------------------------------------------------------------------------------
 n_info=$(grep -c 'GET /api/info 200' "$T/backend.log")
-check "one log line per /api/info request ($n_info)" test "$n_info" -ge 4
+check "one log line per request ($n_info for /api/info)" test "$n_info" -ge 2
 check "log lines carry method, path, status, duration" grep -qE 'GET /api/rds/benchmark 400 [0-9.]+ms$' "$T/backend.log"
-
-# --- SIGTERM with a benchmark in flight ------------------------------------------------------
-psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(2); commit" >/dev/null &
-LOCKPID=$!
-sleep 0.3
-curl -s -o "$T/inflight.json" -w '%{http_code}' "$U/api/rds/benchmark?iterations=2&warmup=0" >"$T/inflight.code" &
-INF=$!
-sleep 0.3
 kill -TERM "$BPID"
 wait "$BPID"
 rc=$?
-check "SIGTERM: exit 0 ($rc)" test "$rc" -eq 0
-wait $INF
-check "SIGTERM: the in-flight benchmark was answered ($(cat "$T/inflight.code"))" grep -qE '^(200|502)$' "$T/inflight.code"
-wait $LOCKPID
-check "not listening after SIGTERM" test "$(http_code "$U/healthz")" = 000
+check "SIGTERM when idle: exit 0 ($rc)" test "$rc" -eq 0
 
 # --- token ---------------------------------------------------------------------------------
 P2=$(free_port)

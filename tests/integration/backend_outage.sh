@@ -5,6 +5,15 @@
 # without restarting the backend); /api/rds/health tells the truth throughout.
 . "$(dirname "$0")/../lib/harness.sh"
 jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
+# wait_lock: until another session holds the exclusive lock on contacts
+wait_lock() {
+  local i
+  for i in $(seq 100); do
+    [ "$(psqlc -d contacts -c "select count(*) from pg_locks where relation = 'contacts'::regclass and mode = 'AccessExclusiveLock' and granted")" -gt 0 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 pg_start
 pg_stop
 export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts DB_CONNECT_TIMEOUT=2
@@ -38,7 +47,11 @@ SQL
 before=$(psqlc -d contacts -c "select count(*) from contacts")
 curl -s -m 60 -o "$T/mid.json" -w '%{http_code}' "$U/api/rds/benchmark?iterations=100&warmup=0" >"$T/mid.code" &
 CURL=$!
-sleep 1.2
+# stop the server once the inserts are under way
+for _ in $(seq 200); do
+  [ "$(psqlc -d contacts -c "select count(*) from contacts")" -ge $((before + 5)) ] && break
+  sleep 0.05
+done
 pg_stop
 wait $CURL
 J=$(cat "$T/mid.json")
@@ -65,7 +78,7 @@ spawn env PORT=$P2 EDGEBENCH_BENCH_TIMEOUT=1s "$EB" backend --listen 127.0.0.1 2
 wait_http "http://127.0.0.1:$P2/healthz" || die "backend 2"
 psqlc -d contacts -c "begin; lock table contacts in access exclusive mode; select pg_sleep(2); commit" >/dev/null &
 LOCK=$!
-sleep 0.3
+wait_lock || fail "the test could not take its lock"
 J=$(curl -s -m 30 "http://127.0.0.1:$P2/api/rds/benchmark?iterations=20&warmup=0")
 wait $LOCK
 check "operations past the benchmark deadline are errors, not latencies" \

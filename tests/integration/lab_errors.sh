@@ -17,8 +17,8 @@ check "--dry-run: syd 380.83 ms (k 2.2)" grep -q "| syd | Sydney | ap | 17220 | 
 check "--dry-run: iad 84.00 ms (k 1.5)" grep -q "| iad | Virginia | na | 5467 | 1.5 | 84.00 |" <<<"$dry"
 check "--dry-run starts nothing" [ -z "$(ls -A "$T/dry")" ]
 seed=$("$EB" lab --dry-run --profile seed)
-check "--dry-run --profile seed: lhr 11.89" grep -q "| lhr .* | 11.89 |" <<<"$seed"
-check "--dry-run --profile seed: syd 268.85" grep -q "| syd .* | 268.85 |" <<<"$seed"
+check "--dry-run --profile seed: lhr 11.39 (11.89 - 0.5)" grep -q "| lhr .* | 11.39 |" <<<"$seed"
+check "--dry-run --profile seed: syd 268.35 (268.85 - 0.5)" grep -q "| syd .* | 268.35 |" <<<"$seed"
 
 # usage ARGS...: exit 2 and a message naming the input
 usage() {

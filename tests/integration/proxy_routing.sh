@@ -15,6 +15,12 @@ start_backend() { # NAME -> sets port var BP_NAME and pid var PID_NAME
 wait_line() { # FILE PATTERN [tries of 0.1 s]
   local i; for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1
 }
+wait_open() { # until the proxy holds at least one connection
+  local i; for i in $(seq 100); do
+    [ "$(curl -s "http://127.0.0.1:$ADMIN/api/backends" | jq .open_connections)" -ge 1 ] 2>/dev/null && return 0
+    sleep 0.1
+  done
+}
 for r in lhr cdg nrt syd gru iad syd2; do start_backend $r; done
 for r in lhr cdg nrt syd gru iad syd2; do wait_line "$T/$r.out" ready 300 || die "backend $r did not start"; done
 
@@ -71,10 +77,14 @@ check "affinity decisions are logged" grep -q "client=127.4.0.9:.* reason=affini
 got=$($TOOL halfclose 127.0.0.1:"$PP" 127.1.0.6)
 check "half-close relays the answer sent after EOF ($got)" test "$got" = "lhr pp=none last words | lhr bye"
 
+# --- bulk both ways, with a reader that starts late (bounded buffers) ---
+got=$($TOOL bulk 127.0.0.1:"$PP" 127.1.0.7 24)
+check "24 MB up and down intact ($got)" test "$got" = "sunk=25165824 down=25165824 sha=ok"
+
 # --- hot reload: a live connection survives its backend leaving the table ---
 $TOOL hold 127.0.0.1:"$PP" 127.3.0.7 2.5 >"$T/hold.out" &
 HOLD=$!
-sleep 0.7
+wait_open
 "$EB" proxy routes remove --routes "$DB" --address 127.0.0.1 --port "$BP_nrt" >/dev/null
 wait_line "$T/proxy.err" "reloaded (file changed): 6 backends" 40
 check "routing.db change reloaded" grep -q "reloaded (file changed): 6 backends" "$T/proxy.err"
@@ -166,9 +176,9 @@ got=$($TOOL ask 127.0.0.1:"$HP" 127.1.0.41 | cut -d' ' -f1)
 check "and is chosen again ($got)" test "$got" = revived
 
 # --- SIGTERM drains: the live connection finishes, new ones are refused ---
-$TOOL hold 127.0.0.1:"$PP" 127.2.0.30 1.5 >"$T/drain.out" &
+$TOOL hold 127.0.0.1:"$PP" 127.2.0.30 2 >"$T/drain.out" &
 HOLD=$!
-sleep 0.5
+wait_open
 kill -TERM "$PROXY_PID"
 sleep 0.3
 check "no new connections while draining" bash -c "! $TOOL ask 127.0.0.1:$PP 127.2.0.31 >/dev/null 2>&1"

@@ -14,6 +14,8 @@
                                         everything it reads until EOF
   proxy_tool.py pp1 HOST:PORT CLAIMED    sends a PROXY v1 header claiming CLAIMED
                                         as the client, then asks
+  proxy_tool.py bulk HOST:PORT SRC MB    MB up (counted by the backend) and MB down
+                                        (read late, checksummed)
   proxy_tool.py burst HOST:PORT N HOLD   N concurrent connections held HOLD seconds,
                                         prints served=K refused=R
 """
@@ -88,6 +90,16 @@ async def serve_conn(name, reader, writer):
                     Stats.now += 1
                     Stats.total += 1
                     Stats.max = max(Stats.max, Stats.now)
+                if text.startswith("SEND "):
+                    # download: N bytes of a fixed pattern, then close
+                    n = int(text.split()[1])
+                    block = bytes(range(256)) * 1024
+                    while n > 0:
+                        writer.write(block[:min(n, len(block))])
+                        n -= min(n, len(block))
+                        await writer.drain()
+                    writer.close()
+                    return
                 if text.startswith("SINK"):
                     # bulk: count bytes until EOF, then answer the count
                     total = len(buf)
@@ -196,6 +208,37 @@ def main():
         s = connect(sys.argv[2], None)
         s.sendall(f"PROXY TCP4 {sys.argv[3]} 127.0.0.1 40000 443\r\nhello\n".encode())
         print(s.makefile("rb").readline().decode().strip())
+    elif cmd == "bulk":
+        # bulk HOST:PORT SRC MB: upload MB (counted by the backend), then
+        # download MB read slowly at first (backpressure), checksummed
+        import hashlib
+        n = int(sys.argv[4]) * 1024 * 1024
+        s = connect(sys.argv[2], sys.argv[3])
+        s.sendall(b"SINK\n")
+        block = bytes(range(256)) * 1024
+        left = n
+        while left > 0:
+            s.sendall(block[:min(left, len(block))])
+            left -= min(left, len(block))
+        s.shutdown(socket.SHUT_WR)
+        up = s.makefile("rb").read().decode().strip()
+        s.close()
+        s = connect(sys.argv[2], sys.argv[3])
+        s.sendall(f"SEND {n}\n".encode())
+        h, got = hashlib.sha256(), 0
+        time.sleep(1.0)  # let the proxy's buffers fill: it must stop reading
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            h.update(d)
+            got += len(d)
+        want = hashlib.sha256()
+        left = n
+        while left > 0:
+            want.update(block[:min(left, len(block))])
+            left -= min(left, len(block))
+        print(up.split(" ", 1)[1], f"down={got}", "sha=" + ("ok" if h.digest() == want.digest() else "BAD"))
     elif cmd == "burst":
         asyncio.run(burst(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
     else:

@@ -20,16 +20,16 @@ static const struct subcommand {
     int (*fn)(int argc, char **argv);
     const char *description;
 } subcommands[] = {
-    {"regions", regions_main, "List the region catalog and the database sites"},
+    {"backend", backend_main, "Serve the per-region benchmark API"},
+    {"db", db_main, "Create the schema and role, remove benchmark rows, diagnose"},
+    {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
+    {"report", report_main, "Re-render saved results; compare runs side by side"},
     {"lab", lab_main, "The whole benchmark on one machine: PostgreSQL, WAN links, backends"},
     {"wan", wan_main, "WAN emulator: TCP/UDP relay adding delay, jitter, loss, rate"},
     {"overlay", overlay_main, "WireGuard overlay plan, keys, hub/spoke configs and deploy files"},
-    {"run", run_main, "Ask every region's backend at once; ranked table, JSON, CSV, SVG, HTML"},
-    {"report", report_main, "Re-render saved results; compare runs side by side"},
     {"proxy", proxy_main, "Geo-routing TCP proxy in front of the regional backends"},
-    {"backend", backend_main, "Serve the per-region benchmark API"},
-    {"db", db_main, "Create the schema and role, remove benchmark rows, diagnose"},
     {"netlab", netlab_main, "Namespaces + WireGuard world of lab --overlay wireguard (plumbing)"},
+    {"regions", regions_main, "List the region catalog and the database sites"},
 };
 
 static void usage(FILE *f)

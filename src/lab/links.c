@@ -166,6 +166,14 @@ cleanup:
     return rc;
 }
 
+/* netlab gives up when SIGINT/SIGTERM/SIGHUP is pending; reading it makes
+ * the lab report the signal rather than the step it interrupted. */
+static void note_signal(struct supervisor *sup)
+{
+    struct child *which = NULL;
+    sup_wait(sup, 0, -1, &which);
+}
+
 /* netlab's children go through the lab's supervisor, so that one place
  * reaps them and the death of any of them stops the lab. */
 static pid_t wg_spawn(void *ctx, const char *name, const char *ns, const char *const argv[],
@@ -235,8 +243,10 @@ int links_prepare(struct links *l, struct supervisor *sup, const char *exe, cons
                                .topology = topology,
                                .record_dir = record_dir,
                                .spawner = &spawner};
-    if (labwg_prepare(&cfg, &l->wg, err, errlen) < 0)
+    if (labwg_prepare(&cfg, &l->wg, err, errlen) < 0) {
+        note_signal(sup);
         return -1;
+    }
     snprintf(listen, listen_len, "%s", labwg_db_listen(l->wg));
     snprintf(client, client_len, "%s", labwg_db_client(l->wg));
     return 0;
@@ -250,8 +260,10 @@ static int links_up_wireguard(struct links *l, const struct lab_db_endpoint *db,
         snprintf(err, errlen, "the WireGuard lab was not prepared");
         return -1;
     }
-    if (labwg_up(l->wg, db->port, err, errlen) < 0)
+    if (labwg_up(l->wg, db->port, err, errlen) < 0) {
+        note_signal(l->sup);
         return -1;
+    }
     for (size_t i = 0; i < plan->n; i++) {
         struct lab_link *k = &out[i];
         memset(k, 0, sizeof(*k));

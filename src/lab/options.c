@@ -14,6 +14,7 @@ void lab_options_usage(FILE *f)
     fprintf(
         f,
         "Usage: edgebench lab [OPTIONS]\n"
+        "       edgebench lab cleanup [--force]   (what a killed overlay lab left)\n"
         "\n"
         "The whole benchmark on one machine: starts a throwaway PostgreSQL, one WAN\n"
         "link per region with that region's round-trip time to the database\n"

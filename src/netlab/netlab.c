@@ -32,6 +32,14 @@
  * each scheduling delay of a userspace hop would be counted as latency. */
 #define NETLAB_PATH_NICE "-10"
 
+/* $EDGEBENCH_NETLAB_NICE (-20..19) overrides it, e.g. 0 to compare. */
+static const char *path_nice(void)
+{
+    const char *v = getenv("EDGEBENCH_NETLAB_NICE");
+    long n;
+    return v && parse_long(v[0] == '-' ? v + 1 : v, 0, 20, &n) == 0 ? v : NETLAB_PATH_NICE;
+}
+
 struct child {
     pid_t pid;
     unsigned long long start; /* its start time, to tell it from a reused pid */
@@ -618,7 +626,7 @@ static int spawn_wireguard_go(struct netlab *lab, struct node *nd)
         goto cleanup;
     if ((fd = open_log(lab, nd->ifname, logp, sizeof(logp))) < 0)
         goto cleanup;
-    const char *argv[] = {"nice", "-n", NETLAB_PATH_NICE, "wireguard-go", "-f", nd->ifname, NULL};
+    const char *argv[] = {"nice", "-n", path_nice(), "wireguard-go", "-f", nd->ifname, NULL};
     const char *env[] = {"WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1", NULL};
     char what[64];
     snprintf(what, sizeof(what), "wireguard-go %s (%s)", nd->ifname, nd->code);
@@ -811,8 +819,8 @@ static int start_wan(struct netlab *lab, const char *links_path, int n_links)
     int fd = open_log(lab, "wan", logp, sizeof(logp));
     if (fd < 0)
         return -1;
-    const char *argv[] = {"nice", "-n", NETLAB_PATH_NICE, lab->wan_exe, "wan", "--links", links_path,
-                          NULL};
+    const char *argv[] = {"nice", "-n",      path_nice(), lab->wan_exe,
+                          "wan",  "--links", links_path,  NULL};
     pid_t pid = lab->spawner ? lab->spawner->spawn(lab->spawner->ctx, "wan (spoke links)",
                                                    lab->hub.ns, argv, NULL, logp)
                              : nlproc_spawn(lab->hub.ns, argv, NULL, fd, fd);

@@ -95,6 +95,22 @@ for _ in $(seq 1 200); do kill -0 $lp 2>/dev/null || break; sleep 0.1; done
 check "SIGINT stops the lab" bash -c "! kill -0 $lp 2>/dev/null"
 check "nothing left after SIGINT" settle
 
+# ---- a wireguard-go that dies stops the lab ------------------------------
+"$EB" lab --overlay wireguard --regions lhr,syd --rtt-file "$T/rtt.csv" --iterations 100 \
+  --out "$T/d" >"$T/d.out" 2>"$T/d.err" &
+lp=$!
+_pids+=("$lp")
+for _ in $(seq 1 300); do grep -q "running the collector" "$T/d.err" && break; sleep 0.1; done
+id=$(lab_id "$T/d.err")
+ids+=("$id")
+kill -KILL $(ip netns pids "eb$id-syd" | while read -r p; do [ "$(cat /proc/$p/comm 2>/dev/null)" = wireguard-go ] && echo "$p"; done)
+for _ in $(seq 1 200); do kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+wait $lp
+rc=$?
+check "a dead wireguard-go stops the lab (exit $rc) and is named" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'wireguard-go ebw${id}r1 (syd)' '$T/d.err'"
+check "nothing left after a component died" settle
+
 # ---- SIGKILL, then `lab cleanup` -------------------------------------------
 "$EB" lab --overlay wireguard --regions lhr --rtt-file "$T/rtt.csv" --iterations 100 \
   --out "$T/k" >"$T/k.out" 2>"$T/k.err" &

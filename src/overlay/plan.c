@@ -380,7 +380,7 @@ int plan_area_block(uint32_t net, int prefix, int area, uint32_t *first, uint32_
 
 int plan_hub_address(const char *subnet, char out[16], char *err, size_t errlen)
 {
-    uint32_t net, first, size;
+    uint32_t net = 0, first = 0, size = 0;
     int prefix;
     if (plan_cidr_parse(subnet, &net, &prefix))
         return fail(err, errlen, "subnet '%s' is not A.B.C.D/N with the host bits zero", subnet);
@@ -392,7 +392,7 @@ int plan_hub_address(const char *subnet, char out[16], char *err, size_t errlen)
 
 int plan_allocate(const struct plan *p, const char *code, char out[16], char *err, size_t errlen)
 {
-    uint32_t net, first, size;
+    uint32_t net = 0, first = 0, size = 0;
     int prefix;
     const struct region *reg = catalog_region(code);
     if (!reg)

@@ -58,10 +58,11 @@ done
 check "the hub has all three peers" grep -q "3 of 3 peers" "$T/err"
 for r in lhr:8 iad:30 syd:60; do
   c=${r#*:} r=${r%:*}
-  got=$(jq --arg r "$r" '.regions[] | select(.region == $r) | .read_avg_ms' "$J")
-  # The tight bound (10 % + 1 ms) is bench/labwg_tunnel.sh's; the machine is loaded.
-  check "$r read $got ms pays its $c ms RTT (loose bound)" \
-    awk -v x="$got" -v c="$c" 'BEGIN{exit !(x >= c && x <= c * 1.5 + 5)}'
+  got=$(jq --arg r "$r" '.regions[] | select(.region == $r) | .read_p50_ms' "$J")
+  # The median, so one scheduling stall cannot fail it. The tight bound
+  # (10 % + 1 ms) is bench/labwg_tunnel.sh's; the machine may be loaded.
+  check "$r read p50 $got ms pays its $c ms RTT (loose bound)" \
+    awk -v x="$got" -v c="$c" 'BEGIN{exit !(x >= c && x <= c * 1.5 + 10)}'
 done
 check "backends asked the database over the overlay (their log)" \
   grep -rq "database 10.50.0.1" "$TMPDIR"/edgebench-lab.*/logs/backend-syd.log

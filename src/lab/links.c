@@ -242,7 +242,8 @@ int links_prepare(struct links *l, struct supervisor *sup, const char *exe, cons
                                .n = plan->n,
                                .topology = topology,
                                .record_dir = record_dir,
-                               .spawner = &spawner};
+                               .spawner = &spawner,
+                               .stop = &sup->signal};
     if (labwg_prepare(&cfg, &l->wg, err, errlen) < 0) {
         note_signal(sup);
         return -1;

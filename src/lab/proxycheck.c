@@ -180,7 +180,7 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *user)
 }
 
 /* GET /api/info through the proxy from the client's source address. */
-static void ask(CURL *curl, uint16_t port, struct client *c)
+static void ask(struct supervisor *sup, CURL *curl, uint16_t port, struct client *c)
 {
     char url[96], iface[48];
     struct body b = {.n = 0};
@@ -195,7 +195,7 @@ static void ask(CURL *curl, uint16_t port, struct client *c)
     curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    CURLcode rc = curl_easy_perform(curl);
+    CURLcode rc = (CURLcode)sup_curl_perform(sup, curl);
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK) {
@@ -269,7 +269,11 @@ int lab_proxy_check(struct lab_proxy *lp, struct supervisor *sup, const char *ex
     }
     size_t matched = 0;
     for (size_t i = 0; i < n; i++) {
-        ask(curl, lp->port, &cl[i]);
+        ask(sup, curl, lp->port, &cl[i]);
+        if (sup_interrupted(sup)) {
+            snprintf(err, errlen, "interrupted");
+            goto cleanup;
+        }
         matched += !strcmp(cl[i].served, cl[i].expected);
     }
     fprintf(out,

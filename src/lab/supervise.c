@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -304,7 +305,7 @@ enum sup_event sup_wait(struct supervisor *sup, int timeout_ms, int fd, struct c
                 *which = c;
             return SUP_CHILD_EXIT;
         }
-        if (terminate)
+        if (terminate || sup->signal)
             return SUP_SIGNAL;
         struct pollfd pfd[2 + SUP_MAX_CHILDREN];
         struct child *owner[2 + SUP_MAX_CHILDREN];
@@ -342,8 +343,70 @@ enum sup_event sup_wait(struct supervisor *sup, int timeout_ms, int fd, struct c
     }
 }
 
+bool sup_interrupted(struct supervisor *sup)
+{
+    read_signals(sup);
+    return sup->signal != 0;
+}
+
+int sup_curl_perform(struct supervisor *sup, void *easy)
+{
+    CURLcode rc = CURLE_OK;
+    CURLM *multi = curl_multi_init();
+    if (!multi || curl_multi_add_handle(multi, easy) != CURLM_OK) {
+        if (multi)
+            curl_multi_cleanup(multi);
+        return CURLE_OUT_OF_MEMORY;
+    }
+    for (;;) {
+        if (sup_interrupted(sup)) {
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        int running = 0;
+        if (curl_multi_perform(multi, &running) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        CURLMsg *m;
+        int queued;
+        bool done = false;
+        while ((m = curl_multi_info_read(multi, &queued)))
+            if (m->msg == CURLMSG_DONE && m->easy_handle == easy) {
+                rc = m->data.result;
+                done = true;
+            }
+        if (done)
+            break;
+        struct curl_waitfd sig = {.fd = sup->sfd, .events = CURL_WAIT_POLLIN};
+        if (curl_multi_poll(multi, &sig, 1, 100, NULL) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    curl_multi_remove_handle(multi, easy);
+    curl_multi_cleanup(multi);
+    return (int)rc;
+}
+
+/* Names the children still running, once. */
+static void say_waiting(struct supervisor *sup)
+{
+    char names[512];
+    size_t off = 0;
+    names[0] = 0;
+    for (size_t i = 0; i < sup->n && off < sizeof(names); i++)
+        if (sup->children[i]->running)
+            off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", off ? ", " : "",
+                                    sup->children[i]->name);
+    if (names[0])
+        log_info("waiting for %s to exit", names);
+}
+
 static void wait_until(struct supervisor *sup, uint64_t deadline)
 {
+    uint64_t say_at = clock_now_ns() + 500000000ull;
+    bool said = false;
     for (;;) {
         read_signals(sup);
         bool any = false;
@@ -352,6 +415,10 @@ static void wait_until(struct supervisor *sup, uint64_t deadline)
         uint64_t now = clock_now_ns();
         if (!any || now >= deadline)
             return;
+        if (!said && now >= say_at) {
+            say_waiting(sup);
+            said = true;
+        }
         struct pollfd pfd = {.fd = sup->sfd, .events = POLLIN};
         int ms = (int)((deadline - now + 999999ull) / 1000000ull);
         if (poll(&pfd, 1, ms > 50 ? 50 : ms) < 0 && errno != EINTR)
@@ -413,6 +480,32 @@ void sup_stop(struct supervisor *sup, struct child *c, int grace_ms)
     }
     kill_group_and_reap(sup, c);
     c->reported = true;
+}
+
+bool sup_signal_and_wait(struct supervisor *sup, struct child *const *cs, size_t n, int sig,
+                         int wait_ms)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cs[i]->running) {
+            cs[i]->stopped = true;
+            kill(cs[i]->pid, sig);
+        }
+    uint64_t deadline = clock_now_ns() + (uint64_t)wait_ms * 1000000ull;
+    for (;;) {
+        read_signals(sup);
+        bool any = false;
+        for (size_t i = 0; i < n; i++)
+            any = any || cs[i]->running;
+        uint64_t now = clock_now_ns();
+        if (!any)
+            return true;
+        if (now >= deadline)
+            return false;
+        struct pollfd pfd = {.fd = sup->sfd, .events = POLLIN};
+        int ms = (int)((deadline - now + 999999ull) / 1000000ull);
+        if (poll(&pfd, 1, ms > 50 ? 50 : ms) < 0 && errno != EINTR)
+            return false;
+    }
 }
 
 void sup_stop_all(struct supervisor *sup, int grace_ms)
@@ -477,7 +570,10 @@ void child_print_log_tail(const struct child *c, FILE *f, int lines)
             break;
         }
     }
-    fprintf(f, "  --- last lines of %s's log (%s) ---\n", c->name, c->log);
+    /* The file's name only: the lab removes its log directory at exit
+     * unless --keep (which prints the directory). */
+    const char *base = strrchr(c->log, '/');
+    fprintf(f, "  --- last lines of %s's log (%s) ---\n", c->name, base ? base + 1 : c->log);
     for (const char *p = start; *p;) {
         const char *e = strchr(p, '\n');
         int len = e ? (int)(e - p) : (int)strlen(p);

@@ -50,7 +50,9 @@ struct supervisor {
     bool mask_saved;
     struct child *children[SUP_MAX_CHILDREN];
     size_t n;
-    int signal;     /* SIGINT/SIGTERM/SIGHUP once received, else 0 */
+    /* SIGINT/SIGTERM/SIGHUP once received, else 0; sticky: every later
+     * sup_wait reports it, and netlab polls it through its stop pointer. */
+    volatile sig_atomic_t signal;
     unsigned exits; /* children reaped so far */
 };
 
@@ -75,14 +77,31 @@ int sup_spawn(struct supervisor *sup, struct child *c, const struct spawn_opts *
 
 /* Waits at most timeout_ms (-1: forever) for a signal, the exit of any child
  * (reported once each) or fd (>= 0) becoming readable. Child exits are
- * reported before signals, signals before fd readiness. */
+ * reported before signals, signals before fd readiness. Once a signal was
+ * received, every later call returns SUP_SIGNAL (after unreported exits):
+ * whichever step reads it first, none can miss it. */
 enum sup_event sup_wait(struct supervisor *sup, int timeout_ms, int fd, struct child **which);
+
+/* Reads the signalfd without waiting: true once SIGINT, SIGTERM or SIGHUP
+ * was received. For work that does not go through sup_wait. */
+bool sup_interrupted(struct supervisor *sup);
+
+/* curl_easy_perform that gives up (CURLE_ABORTED_BY_CALLBACK) as soon as a
+ * signal arrives: the transfer runs in a multi handle that also polls the
+ * signalfd. `easy` is a CURL *. */
+int sup_curl_perform(struct supervisor *sup, void *easy);
+
+/* Sends sig to each running child of cs (marking them stopped) and waits
+ * at most wait_ms for all to exit; true when none is left running. */
+bool sup_signal_and_wait(struct supervisor *sup, struct child *const *cs, size_t n, int sig,
+                         int wait_ms);
 
 /* Stops one child: its stop signal, then SIGKILL to its whole process group
  * after grace_ms; reaps it. No-op when it is not running. */
 void sup_stop(struct supervisor *sup, struct child *c, int grace_ms);
 /* Stops every running child, most recently started first, in parallel: the
- * stop signal to each, then SIGKILL to what remains after grace_ms. */
+ * stop signal to each, then SIGKILL to what remains after grace_ms. After
+ * half a second it says which children it is still waiting for. */
 void sup_stop_all(struct supervisor *sup, int grace_ms);
 
 /* The child that failed first (exited non-zero or by a signal) and was not

@@ -8,13 +8,15 @@
 lab_needs
 printf 'region,rtt_ms\nlhr,5\nsyd,40\n' >"$T/rtt.csv"
 
-# start_lab NAME: the lab in the background, in its own process group as an
-# interactive shell would start it; sets LAB.
+# start_lab NAME [ARGS...]: the lab in the background, in its own process
+# group as an interactive shell would start it; sets LAB.
 start_lab() {
-  mkdir -p "$T/tmp-$1"
+  local name=$1
+  shift
+  mkdir -p "$T/tmp-$name"
   set -m
-  TMPDIR="$T/tmp-$1" "$EB" lab --rtt-file "$T/rtt.csv" --iterations 50 --out "$T/out-$1" \
-    --verbose >"$T/$1.out" 2>"$T/$1.err" &
+  TMPDIR="$T/tmp-$name" "$EB" lab --rtt-file "$T/rtt.csv" --iterations 50 --out "$T/out-$name" \
+    --verbose "$@" >"$T/$name.out" 2>"$T/$name.err" &
   LAB=$!
   set +m
   _pids+=("$LAB")
@@ -44,6 +46,27 @@ for when in 'started postgres' 'started backend\[syd\]' 'running the collector';
   fi
   finished_clean "$name"
 done
+
+# SIGINT during the --proxy geo-routing check (synthetic clients asking
+# through the proxy): 130 and a prompt teardown, not the rest of the check.
+start_lab proxy --proxy
+if wait_for_line "$T/proxy.err" 'synthetic clients' 400; then
+  t0=$(date +%s)
+  if kill -INT "$LAB" 2>/dev/null; then
+    wait_exit "$LAB" 200
+    check "proxy: SIGINT during the check exits 130 ($RC)" [ "$RC" = 130 ]
+    check "proxy: says it was interrupted" grep -q "interrupted" "$T/proxy.err"
+    check "proxy: stops within 20 s ($(($(date +%s) - t0)) s)" [ $(($(date +%s) - t0)) -le 20 ]
+  else
+    echo "note: the proxy check finished before the signal; nothing to interrupt"
+    wait_exit "$LAB" 200
+  fi
+else
+  fail "proxy: the geo-routing check never started: $(tail -n 5 "$T/proxy.err")"
+  kill -INT "$LAB"
+  wait_exit "$LAB" 200
+fi
+finished_clean proxy
 
 # SIGTERM too.
 start_lab term

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,9 @@
 #define LAB_DB_NAME "contacts"
 #define HEALTH_TIMEOUT_MS 30000
 #define STOP_GRACE_MS 5000
+#define COLLECTOR_TERM_MS 500
+#define BACKEND_TERM_MS 300
+#define BACKEND_ABORT_MS 2000
 
 struct lab {
     struct lab_options opt;
@@ -43,6 +47,7 @@ struct lab {
     char tmpdir[PATH_MAX]; /* removed at the end unless --keep */
     char logdir[PATH_MAX];
     char out[PATH_MAX];
+    bool out_created; /* the lab made --out: removed at exit if still empty */
     char targets[PATH_MAX];
     char token[65]; /* the backends' EDGEBENCH_TOKEN: only the collector can ask them */
     bool have_pg;
@@ -67,6 +72,17 @@ static int report_failure(struct lab *lab, struct child *died)
         log_warn("interrupted by signal %d (%s); stopping everything", lab->sup.signal,
                  strsignal(lab->sup.signal));
         return 128 + lab->sup.signal;
+    }
+    if (died && died == &lab->dbinit && lab->opt.db_url && !died->running &&
+        WIFEXITED(died->status)) {
+        /* Its advice names DATABASE_URL, DB_HOST and DB_PORT: the lab set
+         * them from --db, so say --db. */
+        log_error("--db: cannot use the database at %s port %u: `edgebench db init` failed "
+                  "there (the lab passed --db to it as DATABASE_URL: where its advice says "
+                  "DATABASE_URL, DB_HOST or DB_PORT, read --db); its output:",
+                  lab->db.host, lab->db.port);
+        child_print_log_tail(died, stderr, 15);
+        return 1;
     }
     if (died) {
         char how[96];
@@ -131,6 +147,63 @@ static int choose_out(struct lab *lab)
     return -1;
 }
 
+/* Creates the output directory (with its parents) and checks that a file
+ * can be written in it, before anything starts: a bad --out is a usage
+ * error found in a second, not after the benchmark. */
+static int prepare_out(struct lab *lab)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    const char *what = lab->opt.out ? "--out " : "";
+    snprintf(path, sizeof(path), "%s", lab->out);
+    if (stat(lab->out, &st) < 0) {
+        for (char *p = path + 1; *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = 0;
+            if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                snprintf(lab->err, sizeof(lab->err),
+                         "%s%s: cannot create %s: %s (choose a writable directory)", what, lab->out,
+                         path, strerror(errno));
+                return -1;
+            }
+            *p = '/';
+        }
+        if (mkdir(lab->out, 0755) < 0 && errno != EEXIST) {
+            snprintf(lab->err, sizeof(lab->err),
+                     "%s%s: cannot create it: %s (choose a writable "
+                     "directory)",
+                     what, lab->out, strerror(errno));
+            return -1;
+        }
+        lab->out_created = true;
+        if (stat(lab->out, &st) < 0) {
+            snprintf(lab->err, sizeof(lab->err), "%s%s: %s", what, lab->out, strerror(errno));
+            return -1;
+        }
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(lab->err, sizeof(lab->err),
+                 "%s%s: exists and is not a directory (the results go in a directory)", what,
+                 lab->out);
+        return -1;
+    }
+    if (sys_path(path, sizeof(path), lab->out, ".edgebench-probe.XXXXXX") < 0) {
+        snprintf(lab->err, sizeof(lab->err), "%s%s: path too long", what, lab->out);
+        return -1;
+    }
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        snprintf(lab->err, sizeof(lab->err),
+                 "%s%s: cannot write in it: %s (choose a writable directory)", what, lab->out,
+                 strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
 /* Runs a one-shot component to completion. */
 static int run_to_exit(struct lab *lab, struct child *c, const struct spawn_opts *o)
 {
@@ -169,8 +242,10 @@ static int start_database(struct lab *lab)
         return -1;
     snprintf(lab->db.host, sizeof(lab->db.host), "127.0.0.1");
     lab->db.port = lab->pg.port;
-    log_info("database: throwaway PostgreSQL %s on 127.0.0.1:%u, database %s%s", lab->pg.major,
-             lab->pg.port, LAB_DB_NAME, lab->pg.drop ? " (run as the postgres user)" : "");
+    log_info("database: throwaway PostgreSQL %s on 127.0.0.1:%u, database \"%s\"%s", lab->pg.major,
+             lab->pg.port, LAB_DB_NAME,
+             lab->pg.drop ? "; the server runs as the postgres user (PostgreSQL refuses root)"
+                          : "");
     return 0;
 }
 
@@ -428,7 +503,7 @@ static int run_collector(struct lab *lab)
 {
     char *argv[40];
     int n = 0;
-    char meta_overlay[64], meta_site[64], meta_profile[96], timeout[24];
+    char meta_overlay[64], meta_site[64], meta_profile[96], meta_rtt[48], timeout[24];
     char iterations[24], rounds[24];
     snprintf(meta_overlay, sizeof(meta_overlay), "overlay=%s", lab_overlay_name(lab->opt.overlay));
     snprintf(meta_site, sizeof(meta_site), "db_site=%s", lab->plan.site->name);
@@ -451,6 +526,13 @@ static int run_collector(struct lab *lab)
     argv[n++] = meta_site;
     argv[n++] = "--meta";
     argv[n++] = meta_profile;
+    /* where each link's RTT (the targets' expected_rtt_ms) came from */
+    snprintf(meta_rtt, sizeof(meta_rtt), "rtt_source=%s",
+             lab->opt.profile == LAB_PROFILE_SEED   ? "seed"
+             : lab->opt.profile == LAB_PROFILE_FILE ? "file"
+                                                    : "model");
+    argv[n++] = "--meta";
+    argv[n++] = meta_rtt;
     if (lab->opt.iterations) {
         snprintf(iterations, sizeof(iterations), "%ld", lab->opt.iterations);
         argv[n++] = "--iterations";
@@ -496,13 +578,15 @@ static int run_collector(struct lab *lab)
     }
 }
 
-/* After the collector reported failed regions: each one's error (from
- * results.json) and the tail of its backend's log. */
-static void explain_failed_regions(struct lab *lab)
+/* After the collector exited 1: each failed region's error (from
+ * results.json) and the tail of its backend's log. Returns how many regions
+ * failed: 0 when the collector failed for another reason (it said which). */
+static size_t explain_failed_regions(struct lab *lab)
 {
     char path[PATH_MAX];
+    size_t failed = 0;
     if (sys_path(path, sizeof(path), lab->out, "results.json") < 0)
-        return;
+        return 0;
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     json_t *regions = json_object_get(root, "regions");
@@ -515,30 +599,57 @@ static void explain_failed_regions(struct lab *lab)
         const char *error = json_string_value(json_object_get(r, "error"));
         if (!code || !status || !strcmp(status, "ok"))
             continue;
+        failed++;
         log_error("region %s: %s%s%s", code, status, error ? ": " : "", error ? error : "");
         for (size_t k = 0; k < lab->plan.n; k++)
             if (!strcmp(lab->plan.regions[k].region->code, code))
                 child_print_log_tail(&lab->backend[k], stderr, 5);
     }
     json_decref(root);
+    return failed;
+}
+
+/* The collector, then the backends: SIGTERM lets a backend finish its
+ * requests and close its database connections (over WireGuard while the
+ * tunnels still carry them); a benchmark the collector left running would
+ * hold it for its 5 s grace, so after BACKEND_TERM_MS a second SIGTERM
+ * makes it abort that work (its documented second signal). */
+static void stop_collector_and_backends(struct lab *lab)
+{
+    struct child *c[PROFILE_MAX];
+    size_t n = 0;
+    struct child *run = &lab->collector;
+    if (!sup_signal_and_wait(&lab->sup, &run, 1, SIGTERM, COLLECTOR_TERM_MS)) {
+        log_info("stopping: the collector did not exit within %d ms of SIGTERM; killing it",
+                 COLLECTOR_TERM_MS);
+        sup_stop(&lab->sup, run, 0);
+    }
+    for (size_t i = 0; i < lab->plan.n; i++)
+        if (lab->backend[i].running)
+            c[n++] = &lab->backend[i];
+    if (!n || sup_signal_and_wait(&lab->sup, c, n, SIGTERM, BACKEND_TERM_MS))
+        return;
+    log_info("stopping: backends still finishing requests after %d ms; asking them to abort "
+             "(second SIGTERM) and close their database connections",
+             BACKEND_TERM_MS);
+    if (!sup_signal_and_wait(&lab->sup, c, n, SIGTERM, BACKEND_ABORT_MS))
+        log_warn("stopping: backends did not exit within %d ms of the second SIGTERM; killing "
+                 "them",
+                 BACKEND_ABORT_MS);
+    for (size_t i = 0; i < n; i++)
+        sup_stop(&lab->sup, c[i], 0);
 }
 
 static void teardown(struct lab *lab)
 {
     if (!lab->sup_ready)
         return;
-    /* Over WireGuard the backends go first, closing their database
-     * connections while the tunnels still carry them (a vanished tunnel
-     * would hold them until their timeouts). */
-    if (lab->opt.overlay == LAB_OVERLAY_WIREGUARD) {
-        sup_stop(&lab->sup, &lab->collector, STOP_GRACE_MS);
-        for (size_t i = 0; i < lab->plan.n; i++)
-            if (lab->backend[i].running)
-                kill(lab->backend[i].pid, SIGTERM);
-        for (size_t i = 0; i < lab->plan.n; i++)
-            sup_stop(&lab->sup, &lab->backend[i], STOP_GRACE_MS);
-    }
+    if (lab->sup.signal)
+        log_info("stopping: the collector and the backends");
+    stop_collector_and_backends(lab);
     sup_stop_all(&lab->sup, STOP_GRACE_MS);
+    if (lab->have_links && lab->sup.signal && lab->opt.overlay == LAB_OVERLAY_WIREGUARD)
+        log_info("stopping: the WireGuard overlay (NAT rules, namespaces, interfaces)");
     if (lab->have_links)
         links_down(&lab->links, &lab->sup);
     if (lab->have_pg)
@@ -618,9 +729,16 @@ static int resolve_overlay(struct lab *lab)
             log_info("overlay: wireguard (auto: root, /dev/net/tun and wireguard-go are here; "
                      "--overlay none for loopback links)");
         }
-        return 0;
+    } else {
+        log_info("overlay: %s", lab_overlay_name(lab->opt.overlay));
     }
-    log_info("overlay: %s", lab_overlay_name(lab->opt.overlay));
+    if (lab->opt.topology && lab->opt.overlay == LAB_OVERLAY_NONE) {
+        snprintf(lab->err, sizeof(lab->err),
+                 "--topology %s shapes the WireGuard overlay, but this lab runs with --overlay "
+                 "none (loopback links, no overlay): drop --topology, or use --overlay wireguard",
+                 lab->opt.topology);
+        return -1;
+    }
     return 0;
 }
 
@@ -629,7 +747,7 @@ int lab_main(int argc, char **argv)
     static struct lab lab; /* large; one per process */
     int rc = 1, exit_status = 1;
     if (argc > 1 && !strcmp(argv[1], "cleanup"))
-        return netlab_cleanup_main(argc - 1, argv + 1);
+        return netlab_cleanup_main("edgebench lab cleanup", argc - 1, argv + 1);
     memset(&lab, 0, sizeof(lab));
     log_set_component("lab");
     int p = lab_options_parse(argc, argv, &lab.opt, lab.err, sizeof(lab.err));
@@ -651,6 +769,10 @@ int lab_main(int argc, char **argv)
         print_plan(&lab.plan);
         return 0;
     }
+    if (lab.opt.db_url && dburl_endpoint(lab.opt.db_url, &lab.db, lab.err, sizeof(lab.err)) < 0) {
+        fprintf(stderr, "edgebench lab: %s\n", lab.err);
+        return 2;
+    }
     if (choose_out(&lab) < 0) {
         fprintf(stderr, "edgebench lab: %s\n", lab.err);
         return 2;
@@ -660,8 +782,14 @@ int lab_main(int argc, char **argv)
         fprintf(stderr, "edgebench lab: %s\n", lab.err);
         return ro == -1 ? 2 : 1;
     }
+    if (prepare_out(&lab) < 0) {
+        fprintf(stderr, "edgebench lab: %s\n", lab.err);
+        return 2;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         fprintf(stderr, "edgebench lab: libcurl failed to initialise\n");
+        if (lab.out_created)
+            rmdir(lab.out);
         return 1;
     }
     if (sup_init(&lab.sup) < 0) {
@@ -693,14 +821,17 @@ int lab_main(int argc, char **argv)
     if (write_targets(&lab) < 0)
         goto fail;
     int status = run_collector(&lab);
-    if (status < 0)
+    if (status < 0 || sup_interrupted(&lab.sup))
         goto fail;
     if (status == 0) {
         exit_status = 0;
-    } else if (status == 1) {
-        explain_failed_regions(&lab);
+    } else if (status == 1 && explain_failed_regions(&lab) > 0) {
         log_error("some regions failed; every component's log is in %s%s", lab.logdir,
                   lab.opt.keep ? "" : " (removed at exit: --keep keeps it)");
+        exit_status = 1;
+    } else if (status == 1) {
+        log_error("the collector (edgebench run) exited with status 1 but no region failed: "
+                  "its own message, above, says why");
         exit_status = 1;
     } else {
         log_error("the collector (edgebench run) exited with status %d", status);
@@ -709,7 +840,7 @@ int lab_main(int argc, char **argv)
     if (lab.opt.proxy) {
         int pc = lab_proxy_check(&lab.proxy, &lab.sup, SELF_EXE, lab.tmpdir, lab.logdir, &lab.plan,
                                  lab.link, stdout, lab.err, sizeof(lab.err));
-        if (pc < 0)
+        if (pc < 0 || sup_interrupted(&lab.sup))
             goto fail;
         if (pc > 0) {
             log_error("geo-routing: some synthetic clients were not served by the nearest "
@@ -725,6 +856,8 @@ fail:
 done:
     teardown(&lab);
 cleanup:
+    if (lab.out_created)
+        rmdir(lab.out); /* only when nothing was written there */
     sup_fini(&lab.sup);
     curl_global_cleanup();
     return rc;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const unsigned char eb_data_profile_seed[];
 extern const size_t eb_data_profile_seed_len;
@@ -118,6 +119,12 @@ int profile_load_file(const char *path, struct profile *out, char *err, size_t e
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory (expected a CSV file of \"region,rtt_ms\" lines)",
+                 path);
         goto cleanup;
     }
     while (fgets(line, sizeof(line), f)) {

@@ -48,7 +48,7 @@ void lab_options_usage(FILE *f)
         "                       docs/lab-wireguard.md); `auto` (default) = wireguard\n"
         "                       when this machine can, else none (it says which)\n"
         "  --topology T         hub (default) or mesh: the overlay plan's topology\n"
-        "                       (--overlay wireguard)\n"
+        "                       (--overlay wireguard only: refused with none)\n"
         "  --db URL             use an existing PostgreSQL (libpq URI or conninfo,\n"
         "                       TCP host) instead of a throwaway one; only the edge\n"
         "                       side is emulated. The password may come from\n"
@@ -83,8 +83,16 @@ void lab_options_usage(FILE *f)
         "EDGEBENCH_PG_ROOT (where PostgreSQL versions are looked for; default\n"
         "/usr/lib/postgresql, the highest N/bin is used).\n"
         "\n"
+        "Cleanup:\n"
+        "  edgebench lab cleanup [--force]\n"
+        "                       remove what an overlay lab killed with SIGKILL left\n"
+        "                       (namespaces, interfaces, sockets, its temporary\n"
+        "                       directory), from its state file in /run/edgebench;\n"
+        "                       --force also when its process still seems alive\n"
+        "\n"
         "Exit status: 0 every region answered; 1 a region failed or a component\n"
-        "could not start or died; 2 usage error; 130 interrupted (SIGINT), 143 (SIGTERM).\n");
+        "could not start or died; 2 usage error; 130 interrupted (SIGINT), 143\n"
+        "(SIGTERM), 129 (SIGHUP).\n");
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

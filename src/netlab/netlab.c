@@ -378,8 +378,9 @@ int netlab_plan(const struct netlab_options *opt, struct netlab **out)
     snprintf(name, sizeof(name), "eb%d", id);
     if (nlstate_open(name, &lab->state) < 0)
         goto cleanup;
-    log_info("overlay lab %d: underlay %s, hub endpoint address %s, PostgreSQL side %s", id,
-             lab->underlay, lab->hub_addr, lab->db_addr);
+    log_info("overlay lab %d: underlay %s, hub endpoint address %s, PostgreSQL side %s "
+             "(%d is this lab's id: namespaces eb%d-*, WireGuard interfaces ebw%d*)",
+             id, lab->underlay, lab->hub_addr, lab->db_addr, id, id, id);
     *out = lab;
     lab = NULL;
     rc = 0;

@@ -53,31 +53,32 @@ static void usage(FILE *f)
             "  check                 say whether this machine can run the overlay lab\n");
 }
 
-int netlab_cleanup_main(int argc, char **argv)
+int netlab_cleanup_main(const char *prog, int argc, char **argv)
 {
     bool force = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--force")) {
             force = true;
         } else if (cli_is_help(argv[i])) {
-            printf("Usage: edgebench lab cleanup [--force]\n\n"
+            printf("Usage: %s [--force]\n\n"
                    "Removes the namespaces, interfaces, wireguard-go processes, control sockets\n"
                    "and directories that an overlay lab which did not finish left behind, as\n"
                    "listed in its state file (in $EDGEBENCH_STATE_DIR, default /run/edgebench).\n"
-                   "Labs still running are left alone unless --force.\n");
+                   "Labs still running are left alone unless --force.\n",
+                   prog);
             return 0;
         } else {
-            fprintf(stderr, "edgebench cleanup: unknown option '%s' (only --force)\n", argv[i]);
+            fprintf(stderr, "%s: unknown option '%s' (only --force)\n", prog, argv[i]);
             return 2;
         }
     }
     if (geteuid() != 0) {
-        fprintf(stderr, "edgebench cleanup: needs root (it deletes network namespaces)\n");
+        fprintf(stderr, "%s: needs root (it deletes network namespaces)\n", prog);
         return 1;
     }
     int n = nlstate_cleanup(force, stdout);
     if (n < 0) {
-        fprintf(stderr, "edgebench cleanup: cannot read %s: %s\n", nlstate_dir(), strerror(errno));
+        fprintf(stderr, "%s: cannot read %s: %s\n", prog, nlstate_dir(), strerror(errno));
         return 1;
     }
     printf("cleanup: %d item%s removed\n", n, n == 1 ? "" : "s");
@@ -262,7 +263,7 @@ int netlab_main(int argc, char **argv)
     if (!strcmp(argv[1], "up"))
         return up_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cleanup"))
-        return netlab_cleanup_main(argc - 1, argv + 1);
+        return netlab_cleanup_main("edgebench netlab cleanup", argc - 1, argv + 1);
     if (!strcmp(argv[1], "check")) {
         char why[512];
         if (netlab_unsupported(why, sizeof(why))) {

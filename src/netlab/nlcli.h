@@ -5,7 +5,8 @@
 
 int netlab_main(int argc, char **argv);
 
-/* `lab cleanup` / `netlab cleanup [--force]`: argv[0] is the word "cleanup". */
-int netlab_cleanup_main(int argc, char **argv);
+/* `lab cleanup` / `netlab cleanup [--force]`: argv[0] is the word "cleanup";
+ * prog ("edgebench lab cleanup") names the command in messages. */
+int netlab_cleanup_main(const char *prog, int argc, char **argv);
 
 #endif

@@ -23,8 +23,8 @@ for mode in extended compat2rtt; do
   check "$mode: the table shows the model RTT" grep -q "Model RTT" "$T/$mode.out"
   J="$out/results.json"
   check "$mode: results.json written" [ -s "$J" ]
-  check "$mode: meta records overlay, site and profile" \
-    jq -e >/dev/null '.meta.overlay == "none" and .meta.db_site == "eu-west-1" and .meta.profile == "file:rtt.csv"' "$J"
+  check "$mode: meta records overlay, site, profile and rtt_source" \
+    jq -e >/dev/null '.meta.overlay == "none" and .meta.db_site == "eu-west-1" and .meta.profile == "file:rtt.csv" and .meta.rtt_source == "file"' "$J"
   want_ins="0.8 1.3"
   [ "$mode" = compat2rtt ] && want_ins="1.7 2.4"
   for r in lhr:5 iad:20 syd:40; do

@@ -38,6 +38,31 @@ grep -q "nowhere" "$T/usage.err" && ok "unknown region named" || fail "unknown r
 usage --profile seed --regions ams
 usage --rtt-file "$T/missing.csv"
 usage --bogus
+usage --topology mesh --overlay none
+grep -q -- "--overlay none" "$T/usage.err" && ok "--topology with --overlay none says why" || fail "--topology mesh --overlay none message"
+usage --rtt-file "$T"
+grep -q "is a directory" "$T/usage.err" && ok "--rtt-file DIR says it is a directory" || fail "--rtt-file DIR: $(cat "$T/usage.err")"
+usage --regions lhr --db 'postgresql://[::1'
+check "lab --help documents lab cleanup" grep -q "edgebench lab cleanup" <<<"$help"
+check "lab --help documents exit status 129" grep -q "129 (SIGHUP)" <<<"$help"
+"$EB" lab cleanup --bogus >/dev/null 2>"$T/cleanup.err"
+rc=$?
+check "lab cleanup --bogus -> exit 2 ($rc)" [ "$rc" -eq 2 ]
+check "lab cleanup --bogus calls itself 'edgebench lab cleanup'" grep -q "^edgebench lab cleanup: unknown option" "$T/cleanup.err"
+
+# A bad --out is a usage error found before anything starts.
+mkdir -p "$T/outtmp"
+: >"$T/afile"
+for out in "$T/afile" "$T/afile/sub" /proc/edgebench-nonexistent; do
+  SECONDS=0
+  TMPDIR="$T/outtmp" "$EB" lab --regions lhr --iterations 2 --out "$out" >/dev/null 2>"$T/out.err"
+  rc=$?
+  check "--out $out -> exit 2 ($rc): $(head -c 160 "$T/out.err")" [ "$rc" -eq 2 ]
+  check "--out $out: the message names it" grep -qF -- "--out $out" "$T/out.err"
+  check "--out $out: found before starting anything (${SECONDS} s)" [ "$SECONDS" -le 3 ]
+  check "--out $out: no 'regions failed'" bash -c "! grep -q 'regions failed' '$T/out.err'"
+done
+check "bad --out: nothing started in TMPDIR" [ -z "$(ls -A "$T/outtmp")" ]
 
 mkdir -p "$T/empty" "$T/tmp"
 TMPDIR="$T/tmp" EDGEBENCH_PG_ROOT="$T/empty" "$EB" lab --regions lhr --out "$T/o1" >/dev/null 2>"$T/nopg.err"
@@ -49,7 +74,7 @@ check "no PostgreSQL: nothing left in TMPDIR" [ -z "$(ls -A "$T/tmp")" ]
 
 TMPDIR="$T/tmp" "$EB" lab --regions lhr --db "host=$T/sock dbname=x" --out "$T/o2" >/dev/null 2>"$T/unix.err"
 rc=$?
-check "--db with a unix socket: exit 1 ($rc)" [ "$rc" -eq 1 ]
+check "--db with a unix socket: exit 2 ($rc)" [ "$rc" -eq 2 ]
 check "--db with a unix socket: says TCP" grep -q "TCP host" "$T/unix.err"
 "$EB" lab --regions lhr --db "postgresql://u:s3cr3tpw@[" --out "$T/o3" >/dev/null 2>"$T/url.err"
 check "--db malformed: the password is not echoed" bash -c "! grep -q s3cr3tpw '$T/url.err'"
@@ -69,6 +94,18 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   check "as uid 65534: the results directory is printed" grep -qE "results-[0-9]{8}-[0-9]{6}" "$T/nb.err" "$T/nb.out"
   check "as uid 65534: temporary directory removed" [ -z "$(ls -A "$T/nb/tmp")" ]
 fi
+
+# --db where nothing listens: the message says --db and shows db init's own
+# words, not a path to a log the lab deletes at exit.
+TMPDIR="$T/tmp" "$EB" lab --regions lhr --overlay none --iterations 2 \
+  --db "postgresql://postgres@127.0.0.1:1/contacts" --out "$T/o5" >/dev/null 2>"$T/dbdown.err"
+rc=$?
+check "--db unreachable: exit 1 ($rc)" [ "$rc" -eq 1 ]
+check "--db unreachable: says --db" grep -q -- "--db: cannot use the database at 127.0.0.1 port 1" "$T/dbdown.err"
+check "--db unreachable: shows db init's output" grep -q "cannot connect" "$T/dbdown.err"
+check "--db unreachable: no path into the deleted log directory" bash -c "! grep -q 'logs/db-init.log' '$T/dbdown.err'"
+check "--db unreachable: temporary directory removed" [ -z "$(ls -A "$T/tmp")" ]
+check "--db unreachable: the empty --out it made is gone" [ ! -e "$T/o5" ]
 
 # --db: an existing server; only the edge side is emulated.
 pg_start

@@ -705,6 +705,7 @@ static int resolve_overlay(struct lab *lab)
 {
     char why[512];
     const char *cannot = labwg_unsupported(why, sizeof(why));
+    bool auto_chosen = false;
     if (lab->opt.overlay == LAB_OVERLAY_WIREGUARD) {
         if (lab->opt.db_url) {
             snprintf(lab->err, sizeof(lab->err),
@@ -717,6 +718,7 @@ static int resolve_overlay(struct lab *lab)
             return -2;
         }
     } else if (lab->opt.overlay == LAB_OVERLAY_AUTO) {
+        auto_chosen = true;
         if (lab->opt.db_url) {
             lab->opt.overlay = LAB_OVERLAY_NONE;
             log_info("overlay: none (auto: --db is given; the WireGuard lab needs its own "
@@ -729,8 +731,6 @@ static int resolve_overlay(struct lab *lab)
             log_info("overlay: wireguard (auto: root, /dev/net/tun and wireguard-go are here; "
                      "--overlay none for loopback links)");
         }
-    } else {
-        log_info("overlay: %s", lab_overlay_name(lab->opt.overlay));
     }
     if (lab->opt.topology && lab->opt.overlay == LAB_OVERLAY_NONE) {
         snprintf(lab->err, sizeof(lab->err),
@@ -739,6 +739,8 @@ static int resolve_overlay(struct lab *lab)
                  lab->opt.topology);
         return -1;
     }
+    if (!auto_chosen)
+        log_info("overlay: %s", lab_overlay_name(lab->opt.overlay));
     return 0;
 }
 

@@ -14,12 +14,17 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SHUTDOWN_GRACE_S 5
 #define SHUTDOWN_HARD_S 10
@@ -404,6 +409,74 @@ static void usage(FILE *f)
                "(count|pk, default count), warmup (0..20, default 1).\n");
 }
 
+/* Parses the --listen address: IPv4 or IPv6 (optionally in brackets), no name. */
+static int listen_addr(const char *text, long port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']' && n - 2 < sizeof(host)) {
+        memcpy(host, text + 1, n - 2);
+        host[n - 2] = 0;
+    } else if (n < sizeof(host)) {
+        memcpy(host, text, n + 1);
+    } else {
+        return -1;
+    }
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*v6);
+        return 0;
+    }
+    return -1;
+}
+
+/* A listening socket of our own, so a failure is reported with its errno. */
+static evutil_socket_t open_listener(const struct backend_config *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    if (listen_addr(c->listen, c->port, &ss, &len) < 0) {
+        log_error("--listen/EDGEBENCH_LISTEN '%s' is not an IP address; use e.g. 0.0.0.0, "
+                  "127.0.0.1 or ::",
+                  c->listen);
+        return -1;
+    }
+    evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1, err = 0;
+    if (fd < 0) {
+        err = errno;
+    } else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+               bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0)
+        return fd;
+    if (err == EADDRINUSE)
+        log_error("cannot listen on %s:%ld: the port is already in use; stop what uses it or "
+                  "choose another --port/PORT",
+                  c->listen, c->port);
+    else if (err == EADDRNOTAVAIL)
+        log_error("cannot listen on %s:%ld: the address is not one of this machine's; choose "
+                  "another --listen (0.0.0.0 listens on all of them)",
+                  c->listen, c->port);
+    else
+        log_error("cannot listen on %s:%ld: %s; choose another --port/PORT or --listen", c->listen,
+                  c->port, strerror(err));
+    return -1;
+}
+
 static int serve(struct server *s)
 {
     int rc = 1;
@@ -437,11 +510,13 @@ static int serve(struct server *s)
     s->info_prefix = info_prefix(s);
     if (!s->guard || !s->info_prefix)
         goto cleanup;
-    s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg.listen, (ev_uint16_t)s->cfg.port);
+    evutil_socket_t fd = open_listener(&s->cfg);
+    if (fd < 0)
+        goto cleanup;
+    s->bound = evhttp_accept_socket_with_handle(s->http, fd);
     if (!s->bound) {
-        log_error("cannot listen on %s:%ld: address in use or not available; choose another "
-                  "--port/PORT or --listen",
-                  s->cfg.listen, s->cfg.port);
+        close(fd);
+        log_error("cannot listen on %s:%ld: out of memory", s->cfg.listen, s->cfg.port);
         goto cleanup;
     }
     s->pool = pool_new(&s->cfg);
@@ -513,6 +588,19 @@ int backend_main(int argc, char **argv)
         goto cleanup;
     }
     config_finish(&s.cfg);
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (listen_addr(s.cfg.listen, s.cfg.port, &ss, &sslen) < 0) {
+        fprintf(stderr,
+                "edgebench backend: --listen/EDGEBENCH_LISTEN '%s' is not an IP address; use "
+                "e.g. 0.0.0.0, 127.0.0.1 or ::\n",
+                s.cfg.listen);
+        goto cleanup;
+    }
+    if (config_check(&s.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "edgebench backend: %s\n", err);
+        goto cleanup;
+    }
     char comp[96];
     snprintf(comp, sizeof(comp), "backend[%s]", s.cfg.region);
     log_set_component(comp);

@@ -137,3 +137,20 @@ check "no database: 503 with error, region, db_host" \
   bash -c '[ "$1" = 503 ] && jq -e "has(\"error\") and .region==\"local\" and has(\"db_host\")" "$2" >/dev/null' _ "$code" "$T/nodb.json"
 check "no database: health says disabled" jqt '.status=="disabled"' "$(curl -s "http://127.0.0.1:$P3/api/rds/health")"
 check "usage error exits 2" bash -c '"$1" backend --port 0 2>/dev/null; [ $? -eq 2 ]' _ "$EB"
+
+# --- start-up checks ----------------------------------------------------------------------------
+out=$(env -u DB_HOST DATABASE_URL='postgresql://u:hunter2@[::1' "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?
+check "malformed DATABASE_URL: exit 2 naming it, never echoing it ($rc)" \
+  bash -c '[ $1 = 2 ] && grep -q DATABASE_URL <<<"$2" && ! grep -q hunter2 <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 127.0.0.1 --port "$(free_port)" --db-sslrootcert /nonexistent/ca.pem 2>&1); rc=$?
+check "--db-sslrootcert missing file: exit 2 naming it ($rc)" \
+  bash -c '[ $1 = 2 ] && grep -q "/nonexistent/ca.pem" <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 999.1.1.1 --port "$(free_port)" 2>&1); rc=$?
+check "--listen 999.1.1.1: exit 2, not an IP address, no libevent warning ($rc: $out)" \
+  bash -c '[ $1 = 2 ] && grep -q "not an IP address" <<<"$2" && ! grep -q "\[warn\]" <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 127.0.0.1 --port "$P3" 2>&1); rc=$?
+check "port in use: exit 1, says already in use ($rc: $out)" \
+  bash -c '[ $1 = 1 ] && grep -q "already in use" <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 192.0.2.77 --port "$(free_port)" 2>&1); rc=$?
+check "address not on this machine: exit 1, says so ($rc: $out)" \
+  bash -c '[ $1 = 1 ] && grep -q "not one of this machine" <<<"$2"' _ "$rc" "$out"

@@ -59,6 +59,36 @@ done
 J=$(curl -s -X POST "$U/api/rds/benchmark?iterations=2&warmup=0")
 check "POST works like GET" jqt '.insert_samples==2' "$J"
 
+# --- parameters in the body ---------------------------------------------------------------
+BU="$U/api/rds/benchmark"
+J=$(curl -s -d iterations=3 -d warmup=0 "$BU")
+check "form body iterations=3 is used" jqt '.iterations==3 and .insert_samples==3 and .warmup==0' "$J"
+J=$(curl -s -H 'Content-Type: application/json' -d '{"iterations":2,"mode":"simple","warmup":0}' "$BU")
+check "JSON body is used" jqt '.iterations==2 and .insert_samples==2 and .mode=="simple"' "$J"
+J=$(curl -s -d warmup=0 "$BU?iterations=2&warmup=0")
+check "same parameter, same value in query and body: fine" jqt '.iterations==2' "$J"
+body_case() { # DESCRIPTION EXPECTED-CODE JQ-TEST CURL-ARGS...
+  local d=$1 want=$2 test=$3 code
+  shift 3
+  code=$(curl -s -D "$T/body.h" -o "$T/body.json" -w '%{http_code}' "$@")
+  if [ "$code" = "$want" ] && jq -e "$test" "$T/body.json" >/dev/null 2>&1 &&
+    grep -qi '^content-type: application/json' "$T/body.h" && grep -qi '^x-fly-region: lhr' "$T/body.h"; then
+    ok "$d -> $code $(cat "$T/body.json")"
+  else
+    fail "$d -> $code $(cat "$T/body.json")"
+  fi
+}
+body_case "form body iterations=abc" 400 '.param=="iterations"' -d iterations=abc "$BU"
+body_case "form body unknown parameter" 400 '.param=="color"' -d color=red "$BU"
+body_case "query and body disagree" 400 '.param=="iterations" and (.error|test("query string.*body"))' -d iterations=3 "$BU?iterations=4"
+body_case "malformed JSON body" 400 '.param=="body" and (.error|test("JSON"))' -H 'Content-Type: application/json' -d '{"iterations":3' "$BU"
+body_case "JSON string for an integer" 400 '.param=="iterations"' -H 'Content-Type: application/json' -d '{"iterations":"3"}' "$BU"
+body_case "JSON body not an object" 400 '.param=="body"' -H 'Content-Type: application/json' -d '[3]' "$BU"
+body_case "text/plain body" 415 '(.error|test("Content-Type"))' -H 'Content-Type: text/plain' -d iterations=3 "$BU"
+head -c 20000 /dev/zero | tr '\0' a >"$T/big.body"
+body_case "body over --max-body-bytes" 413 '(.error|test("max-body-bytes"))' --data-binary @"$T/big.body" "$BU"
+body_case "header block over --max-header-bytes" 400 '(.error|test("max-header-bytes"))' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$U/api/info"
+
 # --- headers on every endpoint ---------------------------------------------------
 for path in /api/info /healthz /api/rds/health "/api/rds/benchmark?iterations=1&warmup=0" \
   "/api/rds/benchmark?iterations=x" /metrics /nope; do

@@ -30,7 +30,7 @@ static const struct setting settings[] = {
     {"FLY_ALLOC_ID", "--alloc-id", CONFIG_BACKEND, K_STR, OFF(alloc_id), 0, 0,
      "machine id; first 8 characters reported (default: the hostname)"},
     {"EDGEBENCH_LISTEN", "--listen", CONFIG_BACKEND, K_STR, OFF(listen), 0, 0,
-     "address to listen on (default 0.0.0.0)"},
+     "IP address to listen on (default 0.0.0.0; not a host name)"},
     {"PORT", "--port", CONFIG_BACKEND, K_PORT, OFF(port), 1, 65535, "TCP port (default 8080)"},
     {"DB_HOST", "--db-host", BOTH, K_STR, OFF(db_host), 0, 0,
      "database host; unset: benchmark disabled"},

@@ -76,8 +76,8 @@ wait_line "$T/proxy2.err" "listening on" || die "proxy 2 did not start"
 # One connection is kept busy (a line every 0.1 s, so --idle-timeout does not
 # close it) until the over-the-cap attempt is done: no fixed sleeps, the test
 # waits for the state it needs (the first connection answered) under any load.
-$TOOL keep 127.0.0.1:"$PP" 127.0.0.20 "$T/cap1.stop" >"$T/cap1.out" 2>&1 &
-H=$!
+spawn $TOOL keep 127.0.0.1:"$PP" 127.0.0.20 "$T/cap1.stop" >"$T/cap1.out" 2>&1
+H=$LAST_PID
 wait_line "$T/cap1.out" "connected" 300 || fail "the first connection did not connect"
 check "the first connection is served ($(head -1 "$T/cap1.out"))" grep -qx "connected lhrA" "$T/cap1.out"
 t0=$(date +%s%N)

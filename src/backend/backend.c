@@ -14,15 +14,22 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SHUTDOWN_GRACE_S 5
 #define SHUTDOWN_HARD_S 10
+#define HEADER_MARGIN 65536 /* libevent's limits, above the configured ones */
+#define BODY_MARGIN 1048576
 
 struct server {
     struct backend_config cfg;
@@ -52,6 +59,10 @@ static const char *reason(int code)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
     case 429:
         return "Too Many Requests";
     case 502:
@@ -210,8 +221,14 @@ static void handle_benchmark(struct server *s, struct evhttp_request *req, uint6
     struct bench_params params;
     char err[256], param[64];
     const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    if (query_parse(query, &params, err, sizeof(err), param, sizeof(param)) < 0) {
-        reply_error(s, req, ep, 400, err, param, t0);
+    const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t bodylen = in ? evbuffer_get_length(in) : 0;
+    const char *body = bodylen ? (const char *)evbuffer_pullup(in, -1) : NULL;
+    int status = query_parse_request(query, ctype, body, body ? bodylen : 0, &params, err,
+                                     sizeof(err), param, sizeof(param));
+    if (status != 0) {
+        reply_error(s, req, ep, status, err, status == 400 ? param : NULL, t0);
         return;
     }
     if (!config_db_enabled(&s->cfg)) {
@@ -315,11 +332,39 @@ static void handle_metrics(struct server *s, struct evhttp_request *req, uint64_
     free(text);
 }
 
+/* The size of the request line and header block, as libevent counts it. */
+static size_t header_bytes(struct evhttp_request *req)
+{
+    const char *uri = evhttp_request_get_uri(req);
+    size_t n = strlen(method_name(evhttp_request_get_command(req))) + 10 + (uri ? strlen(uri) : 0);
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    for (struct evkeyval *kv = h ? h->tqh_first : NULL; kv; kv = kv->next.tqe_next)
+        n += strlen(kv->key) + 2 + strlen(kv->value);
+    return n;
+}
+
 static void request_cb(struct evhttp_request *req, void *arg)
 {
     struct server *s = arg;
     uint64_t t0 = clock_now_ns();
     slowguard_request_start(s->guard, req);
+    /* libevent's limits are set higher (see serve) so that these get JSON */
+    if (header_bytes(req) > (size_t)s->cfg.max_header_bytes) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "the request line and headers are larger than %ld bytes (--max-header-bytes)",
+                 s->cfg.max_header_bytes);
+        reply_error(s, req, EP_OTHER, 400, msg, NULL, t0);
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    if (in && evbuffer_get_length(in) > (size_t)s->cfg.max_body_bytes) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the request body is larger than %ld bytes (--max-body-bytes)",
+                 s->cfg.max_body_bytes);
+        reply_error(s, req, EP_OTHER, 413, msg, NULL, t0);
+        return;
+    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path)
@@ -401,7 +446,76 @@ static void usage(FILE *f)
     config_print_flags(f, CONFIG_BACKEND);
     fprintf(f, "\nBenchmark query parameters: iterations (1..100, default 10), mode\n"
                "(simple|extended|prepared|pipeline|compat2rtt, default extended), read\n"
-               "(count|pk, default count), warmup (0..20, default 1).\n");
+               "(count|pk, default count), warmup (0..20, default 1); also in a POST body\n"
+               "as application/x-www-form-urlencoded or a JSON object.\n");
+}
+
+/* Parses the --listen address: IPv4 or IPv6 (optionally in brackets), no name. */
+static int listen_addr(const char *text, long port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']' && n - 2 < sizeof(host)) {
+        memcpy(host, text + 1, n - 2);
+        host[n - 2] = 0;
+    } else if (n < sizeof(host)) {
+        memcpy(host, text, n + 1);
+    } else {
+        return -1;
+    }
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*v6);
+        return 0;
+    }
+    return -1;
+}
+
+/* A listening socket of our own, so a failure is reported with its errno. */
+static evutil_socket_t open_listener(const struct backend_config *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    if (listen_addr(c->listen, c->port, &ss, &len) < 0) {
+        log_error("--listen/EDGEBENCH_LISTEN '%s' is not an IP address; use e.g. 0.0.0.0, "
+                  "127.0.0.1 or ::",
+                  c->listen);
+        return -1;
+    }
+    evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1, err = 0;
+    if (fd < 0) {
+        err = errno;
+    } else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+               bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0)
+        return fd;
+    if (err == EADDRINUSE)
+        log_error("cannot listen on %s:%ld: the port is already in use; stop what uses it or "
+                  "choose another --port/PORT",
+                  c->listen, c->port);
+    else if (err == EADDRNOTAVAIL)
+        log_error("cannot listen on %s:%ld: the address is not one of this machine's; choose "
+                  "another --listen (0.0.0.0 listens on all of them)",
+                  c->listen, c->port);
+    else
+        log_error("cannot listen on %s:%ld: %s; choose another --port/PORT or --listen", c->listen,
+                  c->port, strerror(err));
+    return -1;
 }
 
 static int serve(struct server *s)
@@ -425,8 +539,10 @@ static int serve(struct server *s)
     if (!s->http)
         goto cleanup;
     evhttp_set_timeout(s->http, (int)s->cfg.http_timeout_s);
-    evhttp_set_max_headers_size(s->http, s->cfg.max_header_bytes);
-    evhttp_set_max_body_size(s->http, s->cfg.max_body_bytes);
+    /* request_cb enforces the configured limits with a JSON answer; libevent's
+     * own (an HTML page) only beyond these margins */
+    evhttp_set_max_headers_size(s->http, (size_t)s->cfg.max_header_bytes + HEADER_MARGIN);
+    evhttp_set_max_body_size(s->http, (size_t)s->cfg.max_body_bytes + BODY_MARGIN);
     /* every method reaches request_cb, which answers 405 with the usual headers */
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
@@ -437,11 +553,13 @@ static int serve(struct server *s)
     s->info_prefix = info_prefix(s);
     if (!s->guard || !s->info_prefix)
         goto cleanup;
-    s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg.listen, (ev_uint16_t)s->cfg.port);
+    evutil_socket_t fd = open_listener(&s->cfg);
+    if (fd < 0)
+        goto cleanup;
+    s->bound = evhttp_accept_socket_with_handle(s->http, fd);
     if (!s->bound) {
-        log_error("cannot listen on %s:%ld: address in use or not available; choose another "
-                  "--port/PORT or --listen",
-                  s->cfg.listen, s->cfg.port);
+        close(fd);
+        log_error("cannot listen on %s:%ld: out of memory", s->cfg.listen, s->cfg.port);
         goto cleanup;
     }
     s->pool = pool_new(&s->cfg);
@@ -513,6 +631,19 @@ int backend_main(int argc, char **argv)
         goto cleanup;
     }
     config_finish(&s.cfg);
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (listen_addr(s.cfg.listen, s.cfg.port, &ss, &sslen) < 0) {
+        fprintf(stderr,
+                "edgebench backend: --listen/EDGEBENCH_LISTEN '%s' is not an IP address; use "
+                "e.g. 0.0.0.0, 127.0.0.1 or ::\n",
+                s.cfg.listen);
+        goto cleanup;
+    }
+    if (config_check(&s.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "edgebench backend: %s\n", err);
+        goto cleanup;
+    }
     char comp[96];
     snprintf(comp, sizeof(comp), "backend[%s]", s.cfg.region);
     log_set_component(comp);

@@ -2,7 +2,9 @@
 
 #include "core/parse.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +30,7 @@ static const struct setting settings[] = {
     {"FLY_ALLOC_ID", "--alloc-id", CONFIG_BACKEND, K_STR, OFF(alloc_id), 0, 0,
      "machine id; first 8 characters reported (default: the hostname)"},
     {"EDGEBENCH_LISTEN", "--listen", CONFIG_BACKEND, K_STR, OFF(listen), 0, 0,
-     "address to listen on (default 0.0.0.0)"},
+     "IP address to listen on (default 0.0.0.0; not a host name)"},
     {"PORT", "--port", CONFIG_BACKEND, K_PORT, OFF(port), 1, 65535, "TCP port (default 8080)"},
     {"DB_HOST", "--db-host", BOTH, K_STR, OFF(db_host), 0, 0,
      "database host; unset: benchmark disabled"},
@@ -285,6 +287,45 @@ void config_print_flags(FILE *f, unsigned scope)
             continue;
         fprintf(f, "  %-22s %-28s %s\n", settings[i].flag, settings[i].env, settings[i].help);
     }
+}
+
+int config_check(const struct backend_config *c, char *err, size_t errlen)
+{
+    if (c->database_url) {
+        char *perr = NULL;
+        PQconninfoOption *opts = PQconninfoParse(c->database_url, &perr);
+        PQfreemem(perr); /* libpq's message quotes parts of the value: never shown */
+        if (!opts) {
+            snprintf(err, errlen,
+                     "DATABASE_URL (--database-url) is not a valid libpq URI or conninfo string "
+                     "(its value is not shown: it may hold a password); use e.g. "
+                     "postgresql://USER:PASSWORD@HOST:5432/DBNAME?sslmode=require, with an IPv6 "
+                     "host in brackets ([::1]) and special characters in the password "
+                     "percent-encoded");
+            return -1;
+        }
+        PQconninfoFree(opts);
+    }
+    if (c->sslrootcert) {
+        struct stat st;
+        FILE *f = NULL;
+        const char *why = NULL;
+        if (stat(c->sslrootcert, &st) < 0)
+            why = strerror(errno);
+        else if (!S_ISREG(st.st_mode))
+            why = "not a regular file";
+        else if (!(f = fopen(c->sslrootcert, "r")))
+            why = strerror(errno);
+        if (why) {
+            snprintf(err, errlen,
+                     "DB_SSLROOTCERT (--db-sslrootcert) '%s' cannot be read: %s; give the path of "
+                     "the CA bundle (for RDS: AWS's global-bundle.pem)",
+                     c->sslrootcert, why);
+            return -1;
+        }
+        fclose(f);
+    }
+    return 0;
 }
 
 bool config_db_enabled(const struct backend_config *c)

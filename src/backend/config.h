@@ -61,6 +61,12 @@ void config_finish(struct backend_config *c);
 /* Prints the flags of a scope with their environment variables. */
 void config_print_flags(FILE *f, unsigned scope);
 
+/* Start-up checks of what can be checked without the network: DATABASE_URL
+ * must parse (PQconninfoParse; the message names the variable but never shows
+ * its value, which may hold a password) and DB_SSLROOTCERT must be a readable
+ * file. Returns 0, or -1 with a message in err. */
+int config_check(const struct backend_config *c, char *err, size_t errlen);
+
 bool config_db_enabled(const struct backend_config *c);
 
 /* The database host as reported in responses (DB_HOST, else the host of

@@ -424,7 +424,15 @@ int db_main(int argc, char **argv)
         goto cleanup;
     }
     const char *action = argv[1];
+    if (strcmp(action, "init") && strcmp(action, "clean") && strcmp(action, "check")) {
+        fprintf(stderr, "edgebench db: unknown action '%s'; use init, clean or check\n", action);
+        goto cleanup;
+    }
     config_finish(&c);
+    if (config_check(&c, err, sizeof(err)) < 0) {
+        fprintf(stderr, "edgebench db: %s\n", err);
+        goto cleanup;
+    }
     if (!config_db_enabled(&c)) {
         fprintf(stderr, "edgebench db: no database configured; set DB_HOST (and DB_PORT, "
                         "DB_USER, DB_PASSWORD, DB_NAME) or DATABASE_URL\n");
@@ -435,12 +443,8 @@ int db_main(int argc, char **argv)
         rc = db_init(&c, no_role);
     else if (!strcmp(action, "clean"))
         rc = db_clean(&c, region);
-    else if (!strcmp(action, "check"))
+    else
         rc = db_check(&c);
-    else {
-        fprintf(stderr, "edgebench db: unknown action '%s'; use init, clean or check\n", action);
-        rc = 2;
-    }
 cleanup:
     config_free(&c);
     return rc;

@@ -1,6 +1,6 @@
-/* The benchmark's query string: iterations, mode, read, warmup. Strict: a
- * bad, unknown, empty or repeated parameter is an error naming it, never a
- * silent default. */
+/* The benchmark's parameters: iterations, mode, read, warmup, from the query
+ * string or the request body. Strict: a bad, unknown, empty or repeated
+ * parameter is an error naming it, never a silent default. */
 #ifndef EB_BACKEND_QUERY_H
 #define EB_BACKEND_QUERY_H
 
@@ -23,6 +23,17 @@ void query_defaults(struct bench_params *p);
  * offending parameter) filled. */
 int query_parse(const char *query, struct bench_params *out, char *err, size_t errlen, char *param,
                 size_t paramlen);
+
+/* The parameters of one request: the query string and, when the body is not
+ * empty, the body: application/x-www-form-urlencoded (the same strict rules)
+ * or application/json (an object with "iterations" and "warmup" as JSON
+ * integers, "mode" and "read" as strings). A parameter in both places must
+ * have the same value. Returns 0, or the HTTP status of the error (400; 415
+ * for a body of another or no Content-Type; 500 out of memory) with err and
+ * param ("body" when the body as a whole is wrong) filled. */
+int query_parse_request(const char *query, const char *content_type, const char *body,
+                        size_t bodylen, struct bench_params *out, char *err, size_t errlen,
+                        char *param, size_t paramlen);
 
 const char *query_mode_name(enum bench_mode m);
 const char *query_read_name(enum read_kind k);

@@ -547,7 +547,8 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
     long v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* our own messages, not getopt's "proxy: unrecognized option" */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_LISTEN:
             cfg->listen = optarg;
@@ -680,8 +681,13 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
         case 'h':
             usage(stdout);
             return 1;
+        case ':':
+            fprintf(stderr,
+                    "edgebench proxy: option '%s' needs a value; see edgebench proxy --help\n",
+                    argv[optind - 1]);
+            return -1;
         default:
-            fprintf(stderr, "edgebench proxy: see 'edgebench proxy --help'\n");
+            routes_bad_option("edgebench proxy", argv);
             return -1;
         }
     }

@@ -149,20 +149,16 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     size_t cap = 0;
     int ret = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen,
-                 "cannot open routing table '%s': %s (create it with 'edgebench proxy routes "
-                 "add --routes %s ...')",
-                 path, db ? sqlite3_errmsg(db) : "out of memory", path);
+        snprintf(err, errlen, "cannot open routing table '%s': %s (" ROUTES_CREATE_HINT ")", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
         goto cleanup;
     }
     sqlite3_busy_timeout(db, 2000);
     const char *sql = "SELECT " SELECT_COLUMNS "enabled FROM routes WHERE ?1 IS NULL OR app = ?1 "
                       "ORDER BY id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen,
-                 "routing table '%s' is not usable: %s (create it with "
-                 "'edgebench proxy routes init --routes %s')",
-                 path, sqlite3_errmsg(db), path);
+        snprintf(err, errlen, "routing table '%s' is not usable: %s (" ROUTES_CREATE_HINT ")", path,
+                 sqlite3_errmsg(db));
         goto cleanup;
     }
     if (app)
@@ -277,9 +273,12 @@ struct store {
     PGconn *pg;
 };
 
-static int store_open(struct store *s, const struct routes_opts *o, bool create)
+/* Opens the store; with create, makes the table, and *existed says whether
+ * it was there already. */
+static int store_open(struct store *s, const struct routes_opts *o, bool create, bool *existed)
 {
     memset(s, 0, sizeof(*s));
+    *existed = false;
     if (o->pg) {
         const char *keys[] = {"dbname", "connect_timeout", NULL};
         const char *vals[] = {o->pg, "5", NULL};
@@ -292,6 +291,10 @@ static int store_open(struct store *s, const struct routes_opts *o, bool create)
         PGresult *r = PQexec(s->pg, "SET client_min_messages = warning");
         PQclear(r);
         if (create) {
+            r = PQexec(s->pg, "SELECT to_regclass('" ROUTES_PG_TABLE "') IS NOT NULL");
+            *existed = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                       !strcmp(PQgetvalue(r, 0, 0), "t");
+            PQclear(r);
             r = PQexec(s->pg, pg_schema);
             int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             if (!ok)
@@ -307,12 +310,19 @@ static int store_open(struct store *s, const struct routes_opts *o, bool create)
     if (sqlite3_open_v2(o->file, &s->db, flags, NULL) != SQLITE_OK) {
         fprintf(stderr, "edgebench proxy routes: cannot open '%s': %s%s\n", o->file,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory",
-                create ? "" : " (create it with 'routes init' or 'routes add')");
+                create ? "" : " (" ROUTES_CREATE_HINT ")");
         return -1;
     }
     sqlite3_busy_timeout(s->db, 5000);
     if (create) {
         char *msg = NULL;
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                               "'routes'",
+                               -1, &st, NULL) == SQLITE_OK)
+            *existed = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
         if (sqlite3_exec(s->db, sqlite_schema, NULL, NULL, &msg) != SQLITE_OK) {
             fprintf(stderr, "edgebench proxy routes: '%s' is not a routing table: %s\n", o->file,
                     msg ? msg : "?");
@@ -434,10 +444,16 @@ static int cmd_remove(struct store *s, const struct routes_opts *o)
     }
     if (n < 0)
         return 1;
-    if (n == 0) {
-        fprintf(stderr, "edgebench proxy routes remove: no such route\n");
+    if (n == 0 && o->id)
+        fprintf(stderr, "edgebench proxy routes remove: no route with id %s (see routes list)\n",
+                o->id);
+    else if (n == 0)
+        fprintf(stderr,
+                "edgebench proxy routes remove: no route with address %s and port %s%s%s (see "
+                "routes list)\n",
+                o->address, o->port, o->app ? " in app " : "", o->app ? o->app : "");
+    if (n == 0)
         return 1;
-    }
     printf("removed %ld\n", n);
     return 0;
 }
@@ -513,6 +529,17 @@ static int cmd_list(const struct routes_opts *o)
     return 0;
 }
 
+void routes_bad_option(const char *prog, char **argv)
+{
+    if (optopt) {
+        fprintf(stderr, "%s: unknown option '-%c'; see %s --help\n", prog, optopt, prog);
+        return;
+    }
+    const char *a = argv[optind - 1];
+    int n = (int)strcspn(a, "=");
+    fprintf(stderr, "%s: unknown option '%.*s'; see %s --help\n", prog, n, a, prog);
+}
+
 int routes_main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"routes", required_argument, NULL, 'r'},
@@ -537,9 +564,18 @@ int routes_main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "add") && strcmp(cmd, "init") && strcmp(cmd, "remove") &&
+        strcmp(cmd, "enable") && strcmp(cmd, "disable") && strcmp(cmd, "list")) {
+        fprintf(stderr,
+                "edgebench proxy routes: unknown command '%s'; use init, add, remove, "
+                "enable, disable or list (see edgebench proxy routes --help)\n",
+                cmd);
+        return 2;
+    }
     optind = 1;
+    opterr = 0; /* our own messages, not getopt's */
     int c;
-    while ((c = getopt_long(argc - 1, argv + 1, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc - 1, argv + 1, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             o.file = optarg;
@@ -580,8 +616,14 @@ int routes_main(int argc, char **argv)
         case 'h':
             routes_usage(stdout);
             return 0;
+        case ':':
+            fprintf(stderr,
+                    "edgebench proxy routes: option '%s' needs a value; see edgebench proxy "
+                    "routes --help\n",
+                    argv[optind]);
+            return 2;
         default:
-            fprintf(stderr, "edgebench proxy routes: see 'edgebench proxy routes --help'\n");
+            routes_bad_option("edgebench proxy routes", argv + 1);
             return 2;
         }
     }
@@ -598,22 +640,22 @@ int routes_main(int argc, char **argv)
     }
     if (!strcmp(cmd, "list"))
         return cmd_list(&o);
-    bool create = !strcmp(cmd, "add") || !strcmp(cmd, "init");
-    if (strcmp(cmd, "add") && strcmp(cmd, "init") && strcmp(cmd, "remove") &&
-        strcmp(cmd, "enable") && strcmp(cmd, "disable")) {
-        fprintf(stderr,
-                "edgebench proxy routes: unknown command '%s'; use init, add, remove, "
-                "enable, disable or list\n",
-                cmd);
-        return 2;
-    }
-    if (store_open(&s, &o, create) < 0) {
+    bool create = !strcmp(cmd, "add") || !strcmp(cmd, "init"), existed = false;
+    if (store_open(&s, &o, create, &existed) < 0) {
         rc = 1;
         goto cleanup;
     }
-    if (!strcmp(cmd, "init"))
+    if (!strcmp(cmd, "init")) {
+        const char *where = o.pg ? "the --routes-pg database" : o.file;
+        if (existed)
+            printf("routing table %s already exists in %s; nothing changed\n",
+                   o.pg ? ROUTES_PG_TABLE : "routes", where);
+        else
+            printf("created routing table %s in %s (empty; add backends with 'edgebench proxy "
+                   "routes add')\n",
+                   o.pg ? ROUTES_PG_TABLE : "routes", where);
         rc = 0;
-    else if (!strcmp(cmd, "add"))
+    } else if (!strcmp(cmd, "add"))
         rc = cmd_add(&s, &o);
     else if (!strcmp(cmd, "remove"))
         rc = cmd_remove(&s, &o);

@@ -49,4 +49,13 @@ PGconn *routes_pg_connect(const char *url, char *err, size_t errlen);
 /* `edgebench proxy routes add|remove|list|init ...` */
 int routes_main(int argc, char **argv);
 
+/* After getopt_long returned '?' (with opterr = 0) over argv: prints
+ * "PROG: unknown option '--bogus'; see PROG --help" on stderr. */
+void routes_bad_option(const char *prog, char **argv);
+
+/* The hint shown wherever a routing table is missing. */
+#define ROUTES_CREATE_HINT                                                                         \
+    "create it with 'edgebench proxy routes init --routes FILE', then add backends with "          \
+    "'edgebench proxy routes add --routes FILE --region R --address IP --port N'"
+
 #endif

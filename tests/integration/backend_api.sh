@@ -59,6 +59,36 @@ done
 J=$(curl -s -X POST "$U/api/rds/benchmark?iterations=2&warmup=0")
 check "POST works like GET" jqt '.insert_samples==2' "$J"
 
+# --- parameters in the body ---------------------------------------------------------------
+BU="$U/api/rds/benchmark"
+J=$(curl -s -d iterations=3 -d warmup=0 "$BU")
+check "form body iterations=3 is used" jqt '.iterations==3 and .insert_samples==3 and .warmup==0' "$J"
+J=$(curl -s -H 'Content-Type: application/json' -d '{"iterations":2,"mode":"simple","warmup":0}' "$BU")
+check "JSON body is used" jqt '.iterations==2 and .insert_samples==2 and .mode=="simple"' "$J"
+J=$(curl -s -d warmup=0 "$BU?iterations=2&warmup=0")
+check "same parameter, same value in query and body: fine" jqt '.iterations==2' "$J"
+body_case() { # DESCRIPTION EXPECTED-CODE JQ-TEST CURL-ARGS...
+  local d=$1 want=$2 test=$3 code
+  shift 3
+  code=$(curl -s -D "$T/body.h" -o "$T/body.json" -w '%{http_code}' "$@")
+  if [ "$code" = "$want" ] && jq -e "$test" "$T/body.json" >/dev/null 2>&1 &&
+    grep -qi '^content-type: application/json' "$T/body.h" && grep -qi '^x-fly-region: lhr' "$T/body.h"; then
+    ok "$d -> $code $(cat "$T/body.json")"
+  else
+    fail "$d -> $code $(cat "$T/body.json")"
+  fi
+}
+body_case "form body iterations=abc" 400 '.param=="iterations"' -d iterations=abc "$BU"
+body_case "form body unknown parameter" 400 '.param=="color"' -d color=red "$BU"
+body_case "query and body disagree" 400 '.param=="iterations" and (.error|test("query string.*body"))' -d iterations=3 "$BU?iterations=4"
+body_case "malformed JSON body" 400 '.param=="body" and (.error|test("JSON"))' -H 'Content-Type: application/json' -d '{"iterations":3' "$BU"
+body_case "JSON string for an integer" 400 '.param=="iterations"' -H 'Content-Type: application/json' -d '{"iterations":"3"}' "$BU"
+body_case "JSON body not an object" 400 '.param=="body"' -H 'Content-Type: application/json' -d '[3]' "$BU"
+body_case "text/plain body" 415 '(.error|test("Content-Type"))' -H 'Content-Type: text/plain' -d iterations=3 "$BU"
+head -c 20000 /dev/zero | tr '\0' a >"$T/big.body"
+body_case "body over --max-body-bytes" 413 '(.error|test("max-body-bytes"))' --data-binary @"$T/big.body" "$BU"
+body_case "header block over --max-header-bytes" 400 '(.error|test("max-header-bytes"))' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$U/api/info"
+
 # --- headers on every endpoint ---------------------------------------------------
 for path in /api/info /healthz /api/rds/health "/api/rds/benchmark?iterations=1&warmup=0" \
   "/api/rds/benchmark?iterations=x" /metrics /nope; do
@@ -137,3 +167,20 @@ check "no database: 503 with error, region, db_host" \
   bash -c '[ "$1" = 503 ] && jq -e "has(\"error\") and .region==\"local\" and has(\"db_host\")" "$2" >/dev/null' _ "$code" "$T/nodb.json"
 check "no database: health says disabled" jqt '.status=="disabled"' "$(curl -s "http://127.0.0.1:$P3/api/rds/health")"
 check "usage error exits 2" bash -c '"$1" backend --port 0 2>/dev/null; [ $? -eq 2 ]' _ "$EB"
+
+# --- start-up checks ----------------------------------------------------------------------------
+out=$(env -u DB_HOST DATABASE_URL='postgresql://u:hunter2@[::1' "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?
+check "malformed DATABASE_URL: exit 2 naming it, never echoing it ($rc)" \
+  bash -c '[ $1 = 2 ] && grep -q DATABASE_URL <<<"$2" && ! grep -q hunter2 <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 127.0.0.1 --port "$(free_port)" --db-sslrootcert /nonexistent/ca.pem 2>&1); rc=$?
+check "--db-sslrootcert missing file: exit 2 naming it ($rc)" \
+  bash -c '[ $1 = 2 ] && grep -q "/nonexistent/ca.pem" <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 999.1.1.1 --port "$(free_port)" 2>&1); rc=$?
+check "--listen 999.1.1.1: exit 2, not an IP address, no libevent warning ($rc: $out)" \
+  bash -c '[ $1 = 2 ] && grep -q "not an IP address" <<<"$2" && ! grep -q "\[warn\]" <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 127.0.0.1 --port "$P3" 2>&1); rc=$?
+check "port in use: exit 1, says already in use ($rc: $out)" \
+  bash -c '[ $1 = 1 ] && grep -q "already in use" <<<"$2"' _ "$rc" "$out"
+out=$("$EB" backend --listen 192.0.2.77 --port "$(free_port)" 2>&1); rc=$?
+check "address not on this machine: exit 1, says so ($rc: $out)" \
+  bash -c '[ $1 = 1 ] && grep -q "not one of this machine" <<<"$2"' _ "$rc" "$out"

@@ -115,3 +115,11 @@ check "db check: missing privileges, with the GRANT to run" bash -c '[ $2 = 1 ] 
 rc=$(DB_USER=admin DB_PASSWORD="$PW" DB_NAME=nosuchdb dbcheck)
 check "db check: missing database" bash -c '[ $2 = 1 ] && grep -q "DB_NAME" "$1"' _ "$T/check.txt" "$rc"
 check "db: usage errors exit 2" bash -c '"$1" db bogus >/dev/null 2>&1; [ $? = 2 ] && { env -u DB_HOST "$1" db check >/dev/null 2>&1; [ $? = 2 ]; }' _ "$EB"
+out=$(env -u DB_HOST -u DATABASE_URL "$EB" db frob 2>&1); rc=$?
+check "db frob without a database: unknown action first ($rc: $out)" bash -c '[ $1 = 2 ] && grep -q "unknown action .frob." <<<"$2"' _ "$rc" "$out"
+out=$(env -u DB_HOST DATABASE_URL='postgresql://u:hunter2@[::1' "$EB" db check 2>&1); rc=$?
+check "db: malformed DATABASE_URL -> exit 2 naming it, never echoing it ($rc: $out)" \
+  bash -c '[ $1 = 2 ] && grep -q DATABASE_URL <<<"$2" && ! grep -q hunter2 <<<"$2"' _ "$rc" "$out"
+out=$(DB_SSLROOTCERT=/nonexistent/ca.pem "$EB" db check 2>&1); rc=$?
+check "db: missing DB_SSLROOTCERT file -> exit 2 naming it ($rc: $out)" \
+  bash -c '[ $1 = 2 ] && grep -q "/nonexistent/ca.pem" <<<"$2"' _ "$rc" "$out"

@@ -189,3 +189,20 @@ check "proxy exited after draining" bash -c "! kill -0 $PROXY_PID 2>/dev/null"
 wait "$PROXY_PID"; rc=$?
 check "exit status 0 after drain (got $rc)" test "$rc" -eq 0
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/a.err' '$T/b.err'"
+
+# --- command-line messages --------------------------------------------------------------------
+msg() { "$EB" "$@" 2>&1; echo "rc=$?"; }
+out=$(msg proxy routes frob)
+check "routes frob: unknown command, exit 2 ($out)" bash -c 'grep -q "unknown command .frob." <<<"$1" && grep -q "rc=2" <<<"$1" && ! grep -q -- "--routes FILE or" <<<"$1"' _ "$out"
+out=$(msg proxy --bogus)
+check "proxy --bogus: our message, exit 2 ($out)" bash -c 'grep -qx "edgebench proxy: unknown option .--bogus.; see edgebench proxy --help" <<<"$1" && grep -q "rc=2" <<<"$1" && ! grep -q unrecognized <<<"$1"' _ "$out"
+out=$(msg proxy routes list --bogus --routes "$DB")
+check "routes --bogus: our message, exit 2 ($out)" bash -c 'grep -q "unknown option .--bogus." <<<"$1" && grep -q "rc=2" <<<"$1" && ! grep -q unrecognized <<<"$1"' _ "$out"
+out=$(msg proxy routes init --routes "$T/init.db")
+check "routes init says what it created ($out)" bash -c 'grep -q "created routing table routes in .*init.db" <<<"$1" && grep -q "rc=0" <<<"$1"' _ "$out"
+out=$(msg proxy routes init --routes "$T/init.db")
+check "routes init again says it was there ($out)" bash -c 'grep -q "already exists" <<<"$1" && grep -q "rc=0" <<<"$1"' _ "$out"
+out=$(msg proxy routes remove --routes "$T/init.db" --id 999)
+check "routes remove --id 999 names the id ($out)" bash -c 'grep -q "no route with id 999" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy routes list --routes "$T/missing.db")
+check "a missing table hints routes init then routes add ($out)" bash -c 'grep -q "routes init --routes" <<<"$1" && grep -q "then add backends with .edgebench proxy routes add" <<<"$1"' _ "$out"

@@ -10,6 +10,10 @@
                                         prints NAME=count
   proxy_tool.py hold HOST:PORT SRC SECS  asks, waits SECS on the same connection, asks
                                         again; prints both answers' backend names
+  proxy_tool.py keep HOST:PORT SRC STOPFILE  asks, prints "connected NAME" (flushed),
+                                        then asks every 0.1 s on the same connection
+                                        until STOPFILE exists (60 s at most); prints
+                                        "kept NAME answered=K asked=N"
   proxy_tool.py halfclose HOST:PORT SRC  sends a line, shuts its write half, prints
                                         everything it reads until EOF
   proxy_tool.py pp1 HOST:PORT CLAIMED    sends a PROXY v1 header claiming CLAIMED
@@ -21,6 +25,7 @@
 """
 import asyncio
 import collections
+import os
 import socket
 import struct
 import sys
@@ -199,6 +204,21 @@ def main():
         s.sendall(b"two\n")
         b = f.readline().decode().split(" ")[0]
         print(a, b or "EOF")
+    elif cmd == "keep":
+        s = connect(sys.argv[2], sys.argv[3])
+        f = s.makefile("rb")
+        s.sendall(b"first\n")
+        name = f.readline().decode().split(" ")[0]
+        print("connected", name or "EOF", flush=True)
+        asked = answered = 0
+        deadline = time.monotonic() + 60
+        while not os.path.exists(sys.argv[4]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            asked += 1
+            s.sendall(b"again\n")
+            if f.readline().decode().split(" ")[0] == name:
+                answered += 1
+        print("kept", name or "EOF", f"answered={answered}", f"asked={asked}")
     elif cmd == "halfclose":
         s = connect(sys.argv[2], sys.argv[3])
         s.sendall(b"last words\n")

@@ -99,12 +99,113 @@ static void test_invalid(void **state)
     assert_non_null(strstr(err, "compat2rtt"));
 }
 
+static int req(const char *q, const char *ctype, const char *body, struct bench_params *p,
+               char *param)
+{
+    char err[256];
+    return query_parse_request(q, ctype, body, body ? strlen(body) : 0, p, err, sizeof(err), param,
+                               64);
+}
+
+static void test_body_form(void **state)
+{
+    (void)state;
+    struct bench_params p;
+    char param[64];
+    const char *form = "application/x-www-form-urlencoded";
+    assert_int_equal(req(NULL, form, "iterations=3", &p, param), 0);
+    assert_int_equal(p.iterations, 3);
+    assert_int_equal(req("mode=simple", form, "iterations=4&read=pk", &p, param), 0);
+    assert_int_equal(p.iterations, 4);
+    assert_int_equal(p.mode, MODE_SIMPLE);
+    assert_int_equal(p.read, READ_PK);
+    /* the same value in both places is fine; different is a 400 naming it */
+    assert_int_equal(req("iterations=3", form, "iterations=3", &p, param), 0);
+    assert_int_equal(req("iterations=3", form, "iterations=4", &p, param), 400);
+    assert_string_equal(param, "iterations");
+    assert_int_equal(req("mode=simple", "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+                         "mode=pipeline", &p, param),
+                     400);
+    assert_string_equal(param, "mode");
+    /* the strict rules of the query string */
+    assert_int_equal(req(NULL, form, "iterations=abc", &p, param), 400);
+    assert_string_equal(param, "iterations");
+    assert_int_equal(req(NULL, form, "color=red", &p, param), 400);
+    assert_string_equal(param, "color");
+    assert_int_equal(req(NULL, form, "warmup=1&warmup=1", &p, param), 400);
+    /* an empty body is no body, whatever the type */
+    assert_int_equal(req("iterations=2", "text/plain", "", &p, param), 0);
+    assert_int_equal(p.iterations, 2);
+}
+
+static void test_body_json(void **state)
+{
+    (void)state;
+    struct bench_params p;
+    char param[64];
+    const char *json = "application/json";
+    assert_int_equal(req(NULL, json,
+                         "{\"iterations\":3,\"mode\":\"prepared\",\"read\":\"pk\","
+                         "\"warmup\":0}",
+                         &p, param),
+                     0);
+    assert_int_equal(p.iterations, 3);
+    assert_int_equal(p.mode, MODE_PREPARED);
+    assert_int_equal(p.read, READ_PK);
+    assert_int_equal(p.warmup, 0);
+    assert_int_equal(req(NULL, "application/json; charset=utf-8", "{}", &p, param), 0);
+    assert_int_equal(p.iterations, 10);
+    static const struct {
+        const char *body, *param;
+    } bad[] = {
+        {"{\"iterations\":\"3\"}", "iterations"},
+        {"{\"iterations\":3.0}", "iterations"},
+        {"{\"iterations\":0}", "iterations"},
+        {"{\"iterations\":101}", "iterations"},
+        {"{\"iterations\":null}", "iterations"},
+        {"{\"warmup\":21}", "warmup"},
+        {"{\"mode\":\"bogus\"}", "mode"},
+        {"{\"mode\":1}", "mode"},
+        {"{\"read\":true}", "read"},
+        {"{\"color\":1}", "color"},
+        {"{\"iterations\":3", "body"},
+        {"iterations=3", "body"},
+        {"[3]", "body"},
+        {"{\"iterations\":3,\"iterations\":3}", "body"},
+        {"{} x", "body"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256];
+        int rc = query_parse_request(NULL, json, bad[i].body, strlen(bad[i].body), &p, err,
+                                     sizeof(err), param, sizeof(param));
+        if (rc != 400 || strcmp(param, bad[i].param) != 0)
+            fail_msg("%s: %d %s %s", bad[i].body, rc, param, err);
+        assert_non_null(strstr(err, bad[i].param));
+    }
+    assert_int_equal(req("iterations=5", json, "{\"iterations\":6}", &p, param), 400);
+    assert_string_equal(param, "iterations");
+    assert_int_equal(req("iterations=5", json, "{\"iterations\":5}", &p, param), 0);
+}
+
+static void test_body_type(void **state)
+{
+    (void)state;
+    struct bench_params p;
+    char param[64];
+    assert_int_equal(req(NULL, "text/plain", "iterations=3", &p, param), 415);
+    assert_int_equal(req(NULL, NULL, "iterations=3", &p, param), 415);
+    assert_int_equal(req(NULL, "multipart/form-data; boundary=x", "--x", &p, param), 415);
+    assert_int_equal(req(NULL, "application/jsonx", "{}", &p, param), 415);
+    /* the query string is checked first */
+    assert_int_equal(req("iterations=0", "text/plain", "x", &p, param), 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_defaults),  cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_invalid),   cmocka_unit_test(test_body_form),
+        cmocka_unit_test(test_body_json), cmocka_unit_test(test_body_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * accepts, so every renderer meets hostile but well-formed models. */
 #include "collect/result.h"
 #include "report/csvout.h"
+#include "report/html.h"
 #include "report/md.h"
 #include "report/svg.h"
 
@@ -27,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         md_render(f, res);
         csvout_render(f, res);
         svg_render(f, res, true);
+        html_render(f, res);
         fclose(f);
     }
     result_free(res);

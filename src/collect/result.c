@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const op_names[OP_COUNT] = {"insert", "read", "rtt"};
 const char *const stat_names[] = {"avg", "p50", "p95", "min"};
@@ -201,6 +202,7 @@ struct region_result *result_add_region(struct run_result *res, const char *regi
     memset(r, 0, sizeof(*r));
     r->expected_rtt_ms = expected_rtt_ms;
     r->insert_round_trips = r->read_round_trips = NAN;
+    r->insert_round_trips_min = r->read_round_trips_min = NAN;
     r->region = result_strdup(region ? region : "");
     r->url = result_strdup(url ? url : "");
     r->location = result_strdup(location ? location : "");
@@ -328,6 +330,17 @@ cleanup:
     return rc;
 }
 
+/* Fastest sample over fastest empty query: a loaded machine only adds delay,
+ * so with few samples the minimums show the round trips where an average
+ * (or a median of two) carries one stall of the divisor. */
+static void round_trips_min(struct region_result *r)
+{
+    const struct op_stats *rtt = &r->op[OP_RTT], *in = &r->op[OP_INSERT], *rd = &r->op[OP_READ];
+    bool have_rtt = rtt->valid && rtt->min > 0;
+    r->insert_round_trips_min = have_rtt && in->valid ? in->min / rtt->min : NAN;
+    r->read_round_trips_min = have_rtt && rd->valid ? rd->min / rtt->min : NAN;
+}
+
 int result_region_aggregate(struct region_result *r)
 {
     for (int k = 0; k < OP_COUNT; k++)
@@ -338,6 +351,7 @@ int result_region_aggregate(struct region_result *r)
     r->insert_round_trips =
         have_rtt && r->op[OP_INSERT].valid ? r->op[OP_INSERT].avg / rtt->avg : NAN;
     r->read_round_trips = have_rtt && r->op[OP_READ].valid ? r->op[OP_READ].avg / rtt->avg : NAN;
+    round_trips_min(r);
     return 0;
 }
 
@@ -397,6 +411,8 @@ static json_t *region_to_json(const struct region_result *r)
         rc |= op_to_json(o, op_names[k], &r->op[k]);
     rc |= set(o, "insert_round_trips", jreal(r->insert_round_trips));
     rc |= set(o, "read_round_trips", jreal(r->read_round_trips));
+    rc |= set(o, "insert_round_trips_min", jreal(r->insert_round_trips_min));
+    rc |= set(o, "read_round_trips_min", jreal(r->read_round_trips_min));
     rc |= set(o, "response", r->response ? json_incref(r->response) : json_null());
     rc |= set(o, "responses", r->responses ? json_incref(r->responses) : json_array());
     if (rc) {
@@ -555,6 +571,15 @@ static int load_region(struct run_result *res, json_t *o, size_t i, char *err, s
     for (int k = 0; k < OP_COUNT; k++)
         if (load_op(o, k, &r->op[k], err, errlen, i) < 0)
             return -1;
+    /* files written before the field existed: computed from the minimums */
+    if (json_object_get(o, "insert_round_trips_min") ||
+        json_object_get(o, "read_round_trips_min")) {
+        if (load_num(o, "insert_round_trips_min", &r->insert_round_trips_min, err, errlen, i) < 0 ||
+            load_num(o, "read_round_trips_min", &r->read_round_trips_min, err, errlen, i) < 0)
+            return -1;
+    } else {
+        round_trips_min(r);
+    }
     json_t *resp = json_object_get(o, "response");
     if (resp && !json_is_null(resp))
         r->response = json_incref(resp);
@@ -658,7 +683,19 @@ struct run_result *result_load(const char *path, char *err, size_t errlen)
 {
     json_error_t jerr;
     char inner[512];
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        lerr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        lerr(err, errlen, "%s is a directory; pass the results.json inside it", path);
+        return NULL;
+    }
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
     if (!root) {
         lerr(err, errlen, "%s: not valid JSON (line %d: %s)", path, jerr.line, jerr.text);
         return NULL;
@@ -682,4 +719,34 @@ const char *result_meta(const struct run_result *res, const char *key)
 {
     json_t *v = json_object_get(res->meta, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *result_link_rtt_text(const struct run_result *res, char *buf, size_t n)
+{
+    const char *src = result_meta(res, "rtt_source"), *profile = result_meta(res, "profile");
+    const char *file = NULL;
+    if (!src && profile) {
+        if (!strncmp(profile, "file:", 5)) {
+            src = "file";
+            file = profile + 5;
+        } else if (!strcmp(profile, "model") || !strcmp(profile, "seed")) {
+            src = profile;
+        } else {
+            snprintf(buf, n, "Link RTT: the lab's %.200s profile.", profile);
+            return buf;
+        }
+    }
+    if (!src)
+        snprintf(buf, n, "Link RTT: the targets file's expected_rtt_ms.");
+    else if (!strcmp(src, "model"))
+        snprintf(buf, n, "Link RTT: the lab's model (distance to the database site).");
+    else if (!strcmp(src, "seed"))
+        snprintf(buf, n, "Link RTT: the seed's published read column.");
+    else if (!strcmp(src, "file") && file && *file)
+        snprintf(buf, n, "Link RTT: from --rtt-file %.200s.", file);
+    else if (!strcmp(src, "file"))
+        snprintf(buf, n, "Link RTT: from --rtt-file.");
+    else
+        snprintf(buf, n, "Link RTT: %.200s.", src);
+    return buf;
 }

@@ -35,7 +35,10 @@ struct region_result {
     char *answered_by;      /* region that answered (the response's region), or NULL */
     long rounds_ok, rounds_failed;
     struct op_stats op[OP_COUNT];
-    double insert_round_trips, read_round_trips; /* NAN when no rtt */
+    double insert_round_trips, read_round_trips; /* OP avg / rtt avg; NAN when no rtt */
+    /* OP min / rtt min (fastest sample over fastest empty query): what the
+     * table shows as round trips; NAN when no rtt */
+    double insert_round_trips_min, read_round_trips_min;
     json_t *response;  /* first successful response (or the error body), or NULL */
     json_t *responses; /* array of every successful round's response */
     /* raw samples of every round pooled, in order; from responses */
@@ -100,6 +103,10 @@ struct run_result *result_from_json(json_t *root, char *err, size_t errlen);
 int result_save(const struct run_result *res, const char *path, char *err, size_t errlen);
 
 bool result_has_expected_rtt(const struct run_result *res);
+/* Where the targets' expected_rtt_ms (the "Link RTT" column) came from, as
+ * one sentence: meta.rtt_source (model|seed|file, set by the lab), else
+ * meta.profile, else the targets file. Written into buf. */
+const char *result_link_rtt_text(const struct run_result *res, char *buf, size_t n);
 /* meta value or NULL */
 const char *result_meta(const struct run_result *res, const char *key);
 

@@ -54,8 +54,8 @@ static const char usage_text[] =
     "  --quiet                no progress, no warnings\n"
     "  --verbose              a log line per request, retry and answer\n"
     "\n"
-    "Exit status: 0 every region answered, 1 some failed (outputs still written), 2 usage\n"
-    "or targets-file error.\n";
+    "Exit status: 0 every region answered, 1 some failed (outputs still written), 2 usage,\n"
+    "targets-file or --out error (checked before any target is asked).\n";
 
 enum {
     OPT_TARGETS = 256,
@@ -381,6 +381,11 @@ int run_main(int argc, char **argv)
     if (targets.n == 0) {
         fprintf(stderr, "edgebench run: no targets; pass --targets FILE (e.g. "
                         "examples/targets-seed.csv) or --target REGION=URL\n");
+        goto cleanup;
+    }
+    /* a bad --out must stop the run before any target is asked */
+    if (out_dir && report_prepare_dir(out_dir, err, sizeof(err)) < 0) {
+        fprintf(stderr, "edgebench run: --out: %s\n", err);
         goto cleanup;
     }
     if (quiet)

@@ -41,7 +41,8 @@ int csvout_render(FILE *f, const struct run_result *res)
     for (int op = 0; op < OP_COUNT; op++)
         for (size_t s = 0; s < sizeof(sfx) / sizeof(sfx[0]); s++)
             fprintf(f, ",%s_%s", op_names[op], sfx[s]);
-    fputs(",insert_round_trips,read_round_trips\r\n", f);
+    fputs(",insert_round_trips,read_round_trips,insert_round_trips_min,read_round_trips_min\r\n",
+          f);
     size_t rank = 0;
     for (size_t k = 0; k < res->nregions; k++) {
         const struct region_result *r = &res->regions[order[k]];
@@ -77,6 +78,10 @@ int csvout_render(FILE *f, const struct run_result *res)
         number(f, r->insert_round_trips);
         fputc(',', f);
         number(f, r->read_round_trips);
+        fputc(',', f);
+        number(f, r->insert_round_trips_min);
+        fputc(',', f);
+        number(f, r->read_round_trips_min);
         fputs("\r\n", f);
     }
     free(order);

@@ -85,7 +85,7 @@ static void table(FILE *f, const struct run_result *res, const size_t *order)
     fputs("<th>Insert p95</th><th>Read p95</th><th>Insert p99</th><th>Read p99</th>", f);
     fprintf(f, "<th>RTT %s (ms)</th>", st);
     if (model)
-        fputs("<th>Model RTT (ms)</th>", f);
+        fputs("<th>Link RTT (ms)</th>", f);
     fputs("<th>Insert RTs</th><th>Read RTs</th><th class=\"t\">Status</th></tr></thead>"
           "<tbody>\n",
           f);
@@ -112,8 +112,8 @@ static void table(FILE *f, const struct run_result *res, const size_t *order)
         td_num(f, ok ? result_stat_value(&r->op[OP_RTT], res->stat) : NAN);
         if (model)
             td_num(f, r->expected_rtt_ms);
-        td_num(f, ok ? r->insert_round_trips : NAN);
-        td_num(f, ok ? r->read_round_trips : NAN);
+        td_num(f, ok ? r->insert_round_trips_min : NAN);
+        td_num(f, ok ? r->read_round_trips_min : NAN);
         if (ok) {
             td_text(f, r->error ? "ok (see notes)" : "ok");
         } else {
@@ -144,6 +144,12 @@ static void table(FILE *f, const struct run_result *res, const size_t *order)
     }
     if (any)
         fputs("</ul>\n", f);
+    if (model) {
+        char text[300];
+        fputs("<p class=\"note\">", f);
+        esc(f, result_link_rtt_text(res, text, sizeof(text)));
+        fputs("</p>\n", f);
+    }
 }
 
 static double quartile(const double *sorted, size_t n, double q)
@@ -247,7 +253,7 @@ static int distribution(FILE *f, const struct run_result *res, const size_t *ord
     return 0;
 }
 
-/* Latency in round trips: insert and read average divided by rtt average. */
+/* Latency in round trips: insert and read fastest sample divided by the rtt's. */
 static void round_trips(FILE *f, const struct run_result *res, const size_t *order)
 {
     static const char *const colors[2] = {"#4e79a7", "#f28e2b"};
@@ -255,13 +261,13 @@ static void round_trips(FILE *f, const struct run_result *res, const size_t *ord
     size_t rows = 0;
     for (size_t i = 0; i < res->nregions; i++) {
         const struct region_result *r = &res->regions[i];
-        if (r->status != REGION_OK || isnan(r->insert_round_trips))
+        if (r->status != REGION_OK || isnan(r->insert_round_trips_min))
             continue;
         rows++;
-        if (r->insert_round_trips > max)
-            max = r->insert_round_trips;
-        if (!isnan(r->read_round_trips) && r->read_round_trips > max)
-            max = r->read_round_trips;
+        if (r->insert_round_trips_min > max)
+            max = r->insert_round_trips_min;
+        if (!isnan(r->read_round_trips_min) && r->read_round_trips_min > max)
+            max = r->read_round_trips_min;
     }
     if (!rows) {
         fputs("<p class=\"note\">The backends reported no rtt (empty query) samples, so "
@@ -292,7 +298,7 @@ static void round_trips(FILE *f, const struct run_result *res, const size_t *ord
     size_t row = 0;
     for (size_t k = 0; k < res->nregions; k++) {
         const struct region_result *r = &res->regions[order[k]];
-        if (r->status != REGION_OK || isnan(r->insert_round_trips))
+        if (r->status != REGION_OK || isnan(r->insert_round_trips_min))
             continue;
         double y = top + (double)row++ * row_h;
         fprintf(f, "<text x=\"8\" y=\"%.1f\" font-size=\"12\" font-weight=\"600\">", y + 18);
@@ -300,7 +306,7 @@ static void round_trips(FILE *f, const struct run_result *res, const size_t *ord
         fputs(" ", f);
         esc(f, r->region);
         fputs("</text>\n", f);
-        double v[2] = {r->insert_round_trips, r->read_round_trips};
+        double v[2] = {r->insert_round_trips_min, r->read_round_trips_min};
         for (int op = 0; op < 2; op++) {
             if (isnan(v[op]))
                 continue;
@@ -389,10 +395,13 @@ int html_render(FILE *f, const struct run_result *res)
     fputs("<h2>Distribution of the samples</h2>\n", f);
     if (distribution(f, res, order) < 0)
         goto cleanup;
-    fputs("<h2>Round trips</h2>\n<p class=\"note\">Each operation's average latency divided by "
-          "the average of an empty query (one network round trip). About 1 means the "
-          "operation costs one round trip; 2 means the driver needed two (prepare, then "
-          "execute).</p>\n",
+    fputs("<h2>Round trips</h2>\n<p class=\"note\">Each operation's fastest sample divided by "
+          "the fastest empty query (one network round trip): a loaded machine only adds "
+          "delay, so the minimums show the round trips even with few samples. About 1 means "
+          "the operation costs one round trip; 2 means the driver needed two (prepare, then "
+          "execute). results.json keeps these as insert_round_trips_min and "
+          "read_round_trips_min, beside the backend's average ratio "
+          "(insert_round_trips).</p>\n",
           f);
     round_trips(f, res, order);
     fputs("<h2>Run</h2>\n", f);

@@ -43,7 +43,7 @@ static void header(FILE *f, const struct run_result *res, bool model)
     if (res->columns & COL_RTT)
         fprintf(f, " RTT %s (ms) |", st);
     if (model)
-        fputs(" Model RTT (ms) |", f);
+        fputs(" Link RTT (ms) |", f);
     if (res->columns & COL_RT)
         fputs(" Insert RTs | Read RTs |", f);
     fputs(" Rank |\n|:----:|:------:|----------|:-----------:|:---------:|", f);
@@ -96,8 +96,8 @@ static void row(FILE *f, const struct run_result *res, const struct region_resul
     if (model)
         num_cell(f, r->expected_rtt_ms, false);
     if (res->columns & COL_RT) {
-        num_cell(f, ok ? r->insert_round_trips : NAN, false);
-        num_cell(f, ok ? r->read_round_trips : NAN, false);
+        num_cell(f, ok ? r->insert_round_trips_min : NAN, false);
+        num_cell(f, ok ? r->read_round_trips_min : NAN, false);
     }
     if (ok && !isnan(result_rank_value(r, res->rank_by, res->stat)))
         fprintf(f, " %zu |\n", rank);
@@ -178,6 +178,16 @@ static void footer(FILE *f, const struct run_result *res, size_t nranked)
     fprintf(f, ". %zu of %zu regions answered; %ld iterations, mode %s, read %s, %ld round%s.\n",
             nranked, res->nregions, opt_int(res, "iterations", 0), opt_str(res, "mode", "?"),
             opt_str(res, "read", "?"), rounds, rounds == 1 ? "" : "s");
+    if (res->columns & COL_RT)
+        fputs("Insert RTs, Read RTs: the operation's fastest sample over the empty query's "
+              "fastest (min/min; insert_round_trips_min in results.json, beside the backend's "
+              "avg/avg insert_round_trips).\n",
+              f);
+    if (result_has_expected_rtt(res)) {
+        char text[300];
+        cell(f, result_link_rtt_text(res, text, sizeof(text)));
+        fputc('\n', f);
+    }
 }
 
 int md_render(FILE *f, const struct run_result *res)

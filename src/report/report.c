@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum format { FMT_MD = 0, FMT_CSV, FMT_JSON, FMT_SVG, FMT_HTML, FMT_COUNT };
 
@@ -77,6 +78,30 @@ static int mkdirs(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "%s is not a directory", dir);
         return -1;
     }
+    return 0;
+}
+
+int report_prepare_dir(const char *dir, char *err, size_t errlen)
+{
+    char probe[4200];
+    struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a directory; pass a directory", dir);
+        return -1;
+    }
+    if (mkdirs(dir, err, errlen) < 0)
+        return -1;
+    if (snprintf(probe, sizeof(probe), "%s/.edgebench-probe-XXXXXX", dir) >= (int)sizeof(probe)) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write in directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
     return 0;
 }
 
@@ -209,14 +234,17 @@ int report_main(int argc, char **argv)
         runs[i] = result_load(argv[optind + (int)i], err, sizeof(err));
         if (!runs[i]) {
             fprintf(stderr, "edgebench report: %s\n", err);
-            rc = 1;
-            goto cleanup;
+            goto cleanup; /* input errors exit 2, like a bad targets file for run */
         }
         nruns++;
         if (stat)
             result_parse_stat(stat, &runs[i]->stat);
         if (rank)
             result_parse_rank(rank, &runs[i]->rank_by);
+    }
+    if (out && report_prepare_dir(out, err, sizeof(err)) < 0) {
+        fprintf(stderr, "edgebench report: --out: %s\n", err);
+        goto cleanup;
     }
     rc = 1;
     if (nfiles > 1) {
@@ -225,8 +253,7 @@ int report_main(int argc, char **argv)
         else
             rc = 0;
     } else if (out) {
-        if (mkdirs(out, err, sizeof(err)) < 0 ||
-            (fmt >= 0 ? write_one(runs[0], out, (enum format)fmt, err, sizeof(err))
+        if ((fmt >= 0 ? write_one(runs[0], out, (enum format)fmt, err, sizeof(err))
                       : report_write_all(runs[0], out, err, sizeof(err))) < 0)
             fprintf(stderr, "edgebench report: %s\n", err);
         else

@@ -90,10 +90,23 @@ check "--via alone: the row is the answering region" grep -Eq '^\| [^|]* \| iad 
 check "--via with a target: answered_by recorded and noted" \
   bash -c "jq -e '.regions[0].answered_by==\"iad\"' '$T/r7/results.json' >/dev/null && grep -q 'answered by region iad' '$T/out7'"
 
-# --- expected_rtt_ms gives the Model RTT column
+# --- expected_rtt_ms gives the Link RTT column; its source is named under the table
 printf 'region,url,location,flag,expected_rtt_ms\nlhr,http://127.0.0.1:%s,London,F,50\n' "$pa" >"$T/rtt.csv"
 "$EB" run --targets "$T/rtt.csv" --iterations 2 --columns rtt,rt --meta db_site=eu-west-1 --meta overlay=none --out "$T/r8" >"$T/out8" 2>&1
-check "Model RTT column next to the measured RTT" grep -q '| RTT avg (ms) | Model RTT (ms) | Insert RTs | Read RTs | Rank |' "$T/out8"
+check "Link RTT column next to the measured RTT" grep -q '| RTT avg (ms) | Link RTT (ms) | Insert RTs | Read RTs | Rank |' "$T/out8"
+check "no 'Model RTT' left in any output" bash -c "! grep -rq 'Model RTT' '$T/out8' '$T/r8'"
+check "without rtt_source: the targets file is named" grep -qx "Link RTT: the targets file's expected_rtt_ms." "$T/out8"
+check "the RTs basis is named under the table" grep -q '^Insert RTs, Read RTs: .*min/min' "$T/out8"
+check "results.json keeps both round-trip ratios" \
+  jq -e '.regions[0] | (.insert_round_trips|type)=="number" and (.insert_round_trips_min|type)=="number" and (.read_round_trips_min|type)=="number"' "$T/r8/results.json"
+check "HTML names the Link RTT and its source" \
+  bash -c "grep -q '<th>Link RTT (ms)</th>' '$T/r8/report.html' && grep -q 'Link RTT: the targets file' '$T/r8/report.html'"
+for src in model:"the lab's model" seed:"the seed's published read column" file:"from --rtt-file"; do
+  "$EB" run --targets "$T/rtt.csv" --iterations 2 --meta "rtt_source=${src%%:*}" --out "$T/r8s" >"$T/out8s" 2>/dev/null
+  check "rtt_source=${src%%:*} said under the table" grep -q "^Link RTT: ${src#*:}" "$T/out8s"
+  "$EB" report "$T/r8s/results.json" | cmp -s - "$T/out8s"
+  check "rtt_source=${src%%:*}: report re-renders byte for byte" [ $? -eq 0 ]
+done
 check "expected_rtt_ms and meta recorded" \
   bash -c "jq -e '.regions[0].expected_rtt_ms==50 and .meta.db_site==\"eu-west-1\" and .meta.overlay==\"none\"' '$T/r8/results.json' >/dev/null"
 check "SVG title uses meta.db_site" grep -q 'database eu-west-1' "$T/r8/results.svg"
@@ -105,6 +118,29 @@ if command -v script >/dev/null; then
   script -qec "$EB run --quiet --target lhr=http://127.0.0.1:$pa --iterations 2 >/dev/null" /dev/null >"$T/ttyq" 2>&1
   check "--quiet: no progress" bash -c "! grep -q 'running' '$T/ttyq'"
 fi
+
+# --- a bad --out stops the run before any target is asked (exit 2, naming it)
+: >"$T/outfile"
+for bad in "$T/outfile" "$T/outfile/sub"; do
+  start=$(date +%s%N)
+  "$EB" run --target nrt=http://127.0.0.1:$phang --timeout 5 --retries 0 --verbose --out "$bad" >"$T/o" 2>"$T/e"; rc=$?
+  ms=$((($(date +%s%N) - start) / 1000000))
+  check "--out $(basename "$bad"): exit 2 ($rc) naming it" bash -c "[ $rc -eq 2 ] && grep -qF -- '--out: ' '$T/e' && grep -qF '$bad' '$T/e'"
+  check "--out $(basename "$bad"): no target asked (${ms} ms, no request logged)" \
+    bash -c "[ $ms -lt 3000 ] && ! grep -q '127.0.0.1:$phang' '$T/e' && [ ! -s '$T/o' ]"
+done
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  # an existing directory the user cannot write in (root writes anywhere: drop to nobody)
+  chmod 711 "$T"; mkdir -p "$T/ro"; chmod 555 "$T/ro"
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$EB" run --target nrt=http://127.0.0.1:$phang \
+    --timeout 5 --retries 0 --out "$T/ro" >/dev/null 2>"$T/e"; rc=$?
+  check "--out unwritable directory: exit 2 naming it ($rc)" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'cannot write in directory $T/ro' '$T/e'"
+  chmod 700 "$T"
+fi
+"$EB" run --target lhr=http://127.0.0.1:$pa --iterations 2 --out "$T/new/deep/dir" >/dev/null 2>&1
+check "--out creates missing parents" test -s "$T/new/deep/dir/results.json"
+check "no probe file left in --out" bash -c "! ls -A '$T/new/deep/dir' | grep -q probe"
 
 # --- usage and targets-file errors: exit 2 before anything runs
 "$EB" run --no-such-flag >/dev/null 2>&1; check "unknown flag exits 2" [ $? -eq 2 ]

@@ -50,14 +50,27 @@ check "comparison names the runs" grep -q "mode compat2rtt" "$T/cmp.md"
 "$EB" report "$FIX" "$T/after.json" --format svg >/dev/null 2>&1
 check "comparison in SVG is a usage error" [ $? -eq 2 ]
 
-# rejected input
+# rejected input: exit 2, like a bad targets file for run
+"$EB" report "$T/nonexistent.json" >/dev/null 2>"$T/err"; rc=$?
+check "missing file: exit 2 ($rc)" [ $rc -eq 2 ]
+check "missing file: cannot open, with the reason" \
+  grep -qx "edgebench report: cannot open $T/nonexistent.json: No such file or directory" "$T/err"
+"$EB" report "$T" >/dev/null 2>"$T/err"; rc=$?
+check "directory: exit 2 ($rc)" [ $rc -eq 2 ]
+check "directory: named as a directory" grep -q "^edgebench report: $T is a directory" "$T/err"
+check "neither is called invalid JSON" bash -c "! grep -q 'not valid JSON' '$T/err'"
 echo '{"a":1}' >"$T/foreign.json"
 "$EB" report "$T/foreign.json" >/dev/null 2>"$T/err"; rc=$?
-check "foreign JSON rejected" [ $rc -eq 1 ]
+check "foreign JSON rejected (exit 2)" [ $rc -eq 2 ]
 check "foreign JSON message" grep -q "not an edgebench results file" "$T/err"
 printf '{"tool":"edgebench","format":1,"regions":[' >"$T/trunc.json"
 "$EB" report "$T/trunc.json" >/dev/null 2>"$T/err"; rc=$?
-check "truncated JSON rejected with the line" bash -c "[ $rc -eq 1 ] && grep -q 'not valid JSON (line 1' '$T/err'"
+check "truncated JSON rejected with the line" bash -c "[ $rc -eq 2 ] && grep -q 'not valid JSON (line 1' '$T/err'"
+: >"$T/plainfile"
+"$EB" report "$FIX" --out "$T/plainfile" >/dev/null 2>"$T/err"; rc=$?
+check "report --out FILE: exit 2 naming it" bash -c "[ $rc -eq 2 ] && grep -q 'plainfile exists and is not a directory' '$T/err'"
+check "golden: Link RTT column and its source under the table" \
+  bash -c "grep -q '| Link RTT (ms) |' '$D/golden.md' && grep -qx \"Link RTT: the seed's published read column.\" '$D/golden.md'"
 echo '{"tool":"edgebench","format":1,"regions":[{"region":"lhr","status":"fine"}]}' >"$T/bad.json"
 "$EB" report "$T/bad.json" >/dev/null 2>"$T/err"
 check "bad status named" grep -q 'regions\[0\].status' "$T/err"

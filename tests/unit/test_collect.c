@@ -149,6 +149,88 @@ static void test_aggregate_rounds(void **state)
     assert_true(fabs(r->insert_round_trips - 12.0 / 5) < 1e-9);
     assert_true(fabs(r->read_round_trips - 6.0 / 5) < 1e-9);
     assert_int_equal(r->nraw[OP_INSERT], 9);
+    /* the table's round trips: fastest over fastest (10 / 5, 5 / 5) */
+    assert_true(fabs(r->insert_round_trips_min - 2.0) < 1e-9);
+    assert_true(fabs(r->read_round_trips_min - 1.0) < 1e-9);
+    result_free(res);
+}
+
+static json_t *reals(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+/* Two iterations on a loaded machine: one stalled empty query makes the
+ * average ratio say less than one round trip; the minimums do not. */
+static void test_round_trips_one_stall(void **state)
+{
+    (void)state;
+    struct run_result *res = result_new();
+    struct region_result *r = result_add_region(res, "lhr", "http://x", "London", "", 12);
+    const double ins[] = {13.0, 14.2}, rd[] = {12.5, 12.9}, rtt[] = {12.1, 26.7};
+    json_t *o = json_object();
+    json_object_set_new(o, "region", json_string("lhr"));
+    json_object_set_new(o, "insert_latencies", reals(ins, 2));
+    json_object_set_new(o, "read_latencies", reals(rd, 2));
+    json_object_set_new(o, "rtt_latencies", reals(rtt, 2));
+    json_array_append_new(r->responses, o);
+    assert_int_equal(result_region_aggregate(r), 0);
+    /* the backend's definition, avg / avg: 13.6 / 19.4 */
+    assert_true(r->insert_round_trips < 0.75);
+    assert_true(r->read_round_trips < 0.70);
+    /* min / min: 13.0 / 12.1 and 12.5 / 12.1 */
+    assert_true(fabs(r->insert_round_trips_min - 13.0 / 12.1) < 1e-9);
+    assert_true(fabs(r->read_round_trips_min - 12.5 / 12.1) < 1e-9);
+    /* both survive the JSON round trip; a file without the _min fields gets
+     * them from its minimums */
+    char err[256];
+    json_t *j = result_to_json(res);
+    json_t *reg = json_array_get(json_object_get(j, "regions"), 0);
+    assert_true(json_is_real(json_object_get(reg, "insert_round_trips_min")));
+    struct run_result *back = result_from_json(j, err, sizeof(err));
+    assert_non_null(back);
+    assert_true(back->regions[0].insert_round_trips_min == r->insert_round_trips_min);
+    result_free(back);
+    json_object_del(reg, "insert_round_trips_min");
+    json_object_del(reg, "read_round_trips_min");
+    back = result_from_json(j, err, sizeof(err));
+    assert_non_null(back);
+    assert_true(fabs(back->regions[0].read_round_trips_min - 12.5 / 12.1) < 1e-9);
+    result_free(back);
+    json_decref(j);
+    result_free(res);
+}
+
+static void expect_link(struct run_result *res, const char *key, const char *value,
+                        const char *want)
+{
+    char buf[300];
+    json_object_clear(res->meta);
+    if (key)
+        json_object_set_new(res->meta, key, json_string(value));
+    assert_string_equal(result_link_rtt_text(res, buf, sizeof(buf)), want);
+}
+
+static void test_link_rtt_text(void **state)
+{
+    (void)state;
+    struct run_result *res = result_new();
+    expect_link(res, NULL, NULL, "Link RTT: the targets file's expected_rtt_ms.");
+    expect_link(res, "rtt_source", "model",
+                "Link RTT: the lab's model (distance to the database site).");
+    expect_link(res, "rtt_source", "seed", "Link RTT: the seed's published read column.");
+    expect_link(res, "rtt_source", "file", "Link RTT: from --rtt-file.");
+    expect_link(res, "profile", "file:rtt.csv", "Link RTT: from --rtt-file rtt.csv.");
+    expect_link(res, "profile", "seed", "Link RTT: the seed's published read column.");
+    expect_link(res, "profile", "custom", "Link RTT: the lab's custom profile.");
+    /* rtt_source wins over profile */
+    json_object_set_new(res->meta, "rtt_source", json_string("model"));
+    json_object_set_new(res->meta, "profile", json_string("seed"));
+    char buf[300];
+    assert_non_null(strstr(result_link_rtt_text(res, buf, sizeof(buf)), "model"));
     result_free(res);
 }
 
@@ -252,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_targets_errors),
         cmocka_unit_test(test_targets_flags_and_plan),
         cmocka_unit_test(test_aggregate_rounds),
+        cmocka_unit_test(test_round_trips_one_stall),
+        cmocka_unit_test(test_link_rtt_text),
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_request_url),

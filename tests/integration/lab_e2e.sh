@@ -20,7 +20,7 @@ for mode in extended compat2rtt; do
   [ "$rc" -eq 0 ] || { tail -n 30 "$T/$mode.err"; continue; }
   order=$(table_order "$T/$mode.out")
   check "$mode: ranking follows the RTTs ($order)" [ "$order" = "lhr iad syd " ]
-  check "$mode: the table shows the model RTT" grep -q "Model RTT" "$T/$mode.out"
+  check "$mode: the table shows the link RTT" grep -q "Link RTT" "$T/$mode.out"
   J="$out/results.json"
   check "$mode: results.json written" [ -s "$J" ]
   check "$mode: meta records overlay, site, profile and rtt_source" \

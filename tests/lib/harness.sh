@@ -44,8 +44,24 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 die() { echo "FATAL: $*"; _failed=$((_failed + 1)); exit 1; }
 on_exit() { _cleanups+=("$1"); }
 
+# A free TCP port below the kernel's ephemeral range (32768 and up), so an
+# outgoing connection of another test cannot take it between our check and
+# the server's bind.
 free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+  python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+PY
 }
 
 spawn() { "$@" & _pids+=($!); LAST_PID=$!; }
@@ -62,7 +78,12 @@ pg_start() {
   PGHOST=127.0.0.1
   as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres "$@" >"$PGDIR/initdb.log" 2>&1 \
     || die "initdb failed: $(tail -n 5 "$PGDIR/initdb.log")"
-  pg_again || die "PostgreSQL did not start: $(tail -n 5 "$PGDIR/log")"
+  local try
+  for try in 1 2 3; do
+    pg_again && break
+    [ "$try" -eq 3 ] && die "PostgreSQL did not start: $(tail -n 5 "$PGDIR/log")"
+    PGPORT=$(free_port) # the port was taken meanwhile: another one
+  done
   on_exit "as_pg $PGBIN/pg_ctl -D $PGDIR/data -m immediate stop"
   export PGPORT PGHOST
 }

@@ -37,7 +37,7 @@
 #define STOP_GRACE_MS 5000
 #define COLLECTOR_TERM_MS 500
 #define BACKEND_TERM_MS 300
-#define BACKEND_ABORT_MS 2000
+#define BACKEND_ABORT_MS 400
 
 struct lab {
     struct lab_options opt;
@@ -613,7 +613,10 @@ static size_t explain_failed_regions(struct lab *lab)
  * requests and close its database connections (over WireGuard while the
  * tunnels still carry them); a benchmark the collector left running would
  * hold it for its 5 s grace, so after BACKEND_TERM_MS a second SIGTERM
- * makes it abort that work (its documented second signal). */
+ * makes it abort that work (its documented second signal), and
+ * BACKEND_ABORT_MS later SIGKILL: cancelling a query over a 380 ms link
+ * takes seconds, and the links and the lab's PostgreSQL go next anyway
+ * (killed sockets are closed by the kernel). */
 static void stop_collector_and_backends(struct lab *lab)
 {
     struct child *c[PROFILE_MAX];
@@ -627,14 +630,17 @@ static void stop_collector_and_backends(struct lab *lab)
     for (size_t i = 0; i < lab->plan.n; i++)
         if (lab->backend[i].running)
             c[n++] = &lab->backend[i];
-    if (!n || sup_signal_and_wait(&lab->sup, c, n, SIGTERM, BACKEND_TERM_MS))
+    /* Interrupted: what they are doing is not wanted; only long enough
+     * for the first signal to be handled before the second. */
+    int term_ms = lab->sup.signal ? 100 : BACKEND_TERM_MS;
+    if (!n || sup_signal_and_wait(&lab->sup, c, n, SIGTERM, term_ms))
         return;
     log_info("stopping: backends still finishing requests after %d ms; asking them to abort "
              "(second SIGTERM) and close their database connections",
-             BACKEND_TERM_MS);
+             term_ms);
     if (!sup_signal_and_wait(&lab->sup, c, n, SIGTERM, BACKEND_ABORT_MS))
-        log_warn("stopping: backends did not exit within %d ms of the second SIGTERM; killing "
-                 "them",
+        log_info("stopping: backends still cancelling their queries %d ms after the second "
+                 "SIGTERM (a cancel costs round trips on a slow link); killing them",
                  BACKEND_ABORT_MS);
     for (size_t i = 0; i < n; i++)
         sup_stop(&lab->sup, c[i], 0);
@@ -644,9 +650,14 @@ static void teardown(struct lab *lab)
 {
     if (!lab->sup_ready)
         return;
-    if (lab->sup.signal)
-        log_info("stopping: the collector and the backends");
-    stop_collector_and_backends(lab);
+    /* Over WireGuard the backends go first, closing their database
+     * connections while the tunnels still carry them; with loopback links
+     * everything stops at once. */
+    if (lab->opt.overlay == LAB_OVERLAY_WIREGUARD) {
+        if (lab->sup.signal)
+            log_info("stopping: the collector and the backends");
+        stop_collector_and_backends(lab);
+    }
     sup_stop_all(&lab->sup, STOP_GRACE_MS);
     if (lab->have_links && lab->sup.signal && lab->opt.overlay == LAB_OVERLAY_WIREGUARD)
         log_info("stopping: the WireGuard overlay (NAT rules, namespaces, interfaces)");

@@ -10,7 +10,10 @@
 #include "lab/supervise.h"
 #include "lab/sys.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <libpq-fe.h>
@@ -189,6 +192,66 @@ static void test_signal_and_pipe(void **state)
     sup_fini(&sup);
 }
 
+/* A signal read by a wait that reported a child's exit instead is still
+ * reported by the next wait (a lost signal let the lab run on). */
+static void test_signal_is_sticky(void **state)
+{
+    (void)state;
+    struct supervisor sup;
+    assert_int_equal(sup_init(&sup), 0);
+    char err[512];
+    char *argv[] = {"/bin/true", NULL};
+    struct spawn_opts o = {.argv = argv};
+    struct child c = {.name = "true"};
+    assert_int_equal(sup_spawn(&sup, &c, &o, err, sizeof(err)), 0);
+    assert_true(gone(c.pid));
+    kill(getpid(), SIGINT);
+    struct child *which = NULL;
+    assert_int_equal(sup_wait(&sup, 5000, -1, &which), SUP_CHILD_EXIT);
+    assert_ptr_equal(which, &c);
+    assert_int_equal(sup_wait(&sup, 50, -1, NULL), SUP_SIGNAL);
+    assert_int_equal(sup_wait(&sup, 50, -1, NULL), SUP_SIGNAL);
+    assert_true(sup_interrupted(&sup));
+    assert_int_equal(sup.signal, SIGINT);
+    sup_fini(&sup);
+}
+
+/* An HTTP request to a server that never answers gives up when a signal
+ * arrives, long before its own timeout. */
+static void test_curl_interrupted(void **state)
+{
+    (void)state;
+    struct supervisor sup;
+    assert_int_equal(sup_init(&sup), 0);
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    assert_true(ls >= 0);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(ls, 4), 0); /* connections queue, nobody answers */
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &len), 0);
+    char err[512], url[64];
+    char *argv[] = {"/bin/sh", "-c", "sleep 0.3; kill -INT $PPID", NULL};
+    struct spawn_opts o = {.argv = argv};
+    struct child c = {.name = "signaller"};
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)ntohs(sa.sin_port));
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    assert_int_equal(sup_spawn(&sup, &c, &o, err, sizeof(err)), 0);
+    time_t t0 = time(NULL);
+    assert_int_equal(sup_curl_perform(&sup, curl), CURLE_ABORTED_BY_CALLBACK);
+    assert_true(time(NULL) - t0 < 10);
+    assert_int_equal(sup.signal, SIGINT);
+    curl_easy_cleanup(curl);
+    close(ls);
+    sup_stop_all(&sup, 1000);
+    sup_fini(&sup);
+}
+
 /* The lab dies with SIGKILL: its children get their death signal. */
 static void test_parent_death(void **state)
 {
@@ -301,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_stop_kills_group), cmocka_unit_test(test_signal_and_pipe),
         cmocka_unit_test(test_parent_death),     cmocka_unit_test(test_pgtmp),
         cmocka_unit_test(test_pgtmp_missing),    cmocka_unit_test(test_reserve_ports_differ),
+        cmocka_unit_test(test_signal_is_sticky), cmocka_unit_test(test_curl_interrupted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DEB_WERROR=ON "$@" >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+# build output goes to stderr: stdout is the lab's table
+cmake --build "$dir" -j"$(nproc)" >&2

@@ -17,6 +17,7 @@ struct worker {
     struct pool *pool;
     pthread_t thread;
     bool started;
+    atomic_bool running; /* inside bench_run: a cancel has a query to stop */
     struct bench_conn bc;
 };
 
@@ -62,8 +63,10 @@ static void *worker_main(void *arg)
             p->bench_tail = NULL;
         pthread_mutex_unlock(&p->lock);
 
+        atomic_store(&w->running, true);
         if (bench_run(&w->bc, p->cfg, &j->params, &p->abort, &j->result) == 0)
             j->body = bench_result_json(&j->result, p->cfg, &j->status);
+        atomic_store(&w->running, false);
         if (!j->body) {
             j->status = 500;
             j->body = strdup("{\"error\":\"out of memory\"}");
@@ -282,8 +285,12 @@ size_t pool_busy(struct pool *p)
 void pool_abort(struct pool *p)
 {
     atomic_store(&p->abort, true);
+    /* only workers inside a benchmark: a cancel request is a new connection
+     * to the server, a few round trips that an idle worker need not pay (on
+     * a 380 ms link that made every shutdown take seconds); a worker that is
+     * about to start sees the abort flag between operations */
     for (size_t i = 0; i < p->nworkers; i++)
-        if (p->workers[i].started)
+        if (p->workers[i].started && atomic_load(&p->workers[i].running))
             bench_conn_cancel(&p->workers[i].bc);
 }
 

@@ -5,6 +5,7 @@
 #define EB_CORE_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CSV_MAX_FIELDS 32
 
@@ -21,5 +22,9 @@ int csv_split(const char *line, struct csv_row *row);
 
 /* Index of a column name in a header row, or -1. */
 int csv_column(const struct csv_row *header, const char *name);
+
+/* Writes one field as RFC 4180 wants it: quoted (quotes doubled) when it
+ * holds a comma, a quote or a line break; NULL writes an empty field. */
+void csv_write_field(FILE *f, const char *s);
 
 #endif

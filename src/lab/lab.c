@@ -4,6 +4,7 @@
  * them dies. */
 #include "lab/lab.h"
 
+#include "core/csv.h"
 #include "core/log.h"
 #include "lab/dburl.h"
 #include "lab/links.h"
@@ -432,20 +433,10 @@ cleanup:
     return rc;
 }
 
-/* Writes a CSV field, quoted when it holds a comma or a quote. */
+/* Writes a CSV field and its separator. */
 static void csv_field(FILE *f, const char *s, bool last)
 {
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
+    csv_write_field(f, s);
     fputc(last ? '\n' : ',', f);
 }
 

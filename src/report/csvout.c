@@ -1,25 +1,14 @@
 #include "report/csvout.h"
 
+#include "core/csv.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 4180: quoted when it holds a comma, quote or line break. */
 static void field(FILE *f, const char *s)
 {
-    if (!s)
-        s = "";
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
+    csv_write_field(f, s);
 }
 
 static void number(FILE *f, double v)

@@ -35,8 +35,8 @@ int main(int argc, char **argv)
     double *ms = calloc((size_t)n, sizeof(*ms));
     for (int i = -1; i < n; i++) { /* one warm-up */
         double t0 = now_ms();
-        PGresult *r = PQexecParams(conn, "SELECT COUNT(*) FROM contacts", 0, NULL, NULL, NULL,
-                                   NULL, 0);
+        PGresult *r =
+            PQexecParams(conn, "SELECT COUNT(*) FROM contacts", 0, NULL, NULL, NULL, NULL, 0);
         double t1 = now_ms();
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             fprintf(stderr, "%s", PQerrorMessage(conn));

@@ -1,5 +1,8 @@
 #include "overlay/check.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+
 #include "core/catalog.h"
 #include "core/parse.h"
 #include "overlay/files.h"
@@ -22,10 +25,38 @@ static int problem(FILE *out, const char *fmt, ...)
     return 1;
 }
 
+/* An IPv4 or IPv6 literal, or a DNS name (RFC 1123 labels of letters,
+ * digits and '-'). Host names end up in shell scripts and configs that run as
+ * root on the hub, so nothing else may pass: no spaces, quotes, '$', '`', ';'. */
+int check_host(const char *h)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1)
+        return 0;
+    size_t n = strlen(h), label = 0;
+    if (n == 0 || n > 253)
+        return -1;
+    for (size_t i = 0; i <= n; i++) {
+        char c = h[i];
+        if (c == '.' || c == 0) {
+            if (label == 0 || label > 63 || h[i - 1] == '-')
+                return -1;
+            label = 0;
+            continue;
+        }
+        if (!isalnum((unsigned char)c) && c != '-')
+            return -1;
+        if (label == 0 && c == '-')
+            return -1;
+        label++;
+    }
+    return 0;
+}
+
 int check_hostport(const char *s, char *host, size_t hostlen, unsigned *port)
 {
     uint16_t p16 = 0;
-    if (parse_hostport(s, host, hostlen, &p16) || !host[0] || p16 == 0)
+    if (parse_hostport(s, host, hostlen, &p16) || !host[0] || p16 == 0 || check_host(host))
         return -1;
     *port = p16;
     return 0;
@@ -84,6 +115,11 @@ int check_settings(const struct plan *p, FILE *out)
     if (!p->db_host[0] || p->db_port < 1 || p->db_port > 65535)
         n += problem(out, "database '%s' port %ld is not HOST:PORT; fix: use --db HOST[:5432]",
                      p->db_host, p->db_port);
+    else if (check_host(p->db_host))
+        n += problem(out,
+                     "database host '%s' is not an IP address or a DNS name (letters, digits, "
+                     "'-' and '.'); fix: use --db HOST[:5432] with the database's name or address",
+                     p->db_host);
     else if (subnet_ok && !plan_ip_parse(p->db_host, &ip) && in_subnet(ip, net, prefix))
         n += problem(out,
                      "database address %s is inside the overlay subnet %s; fix: choose a "

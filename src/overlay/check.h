@@ -13,6 +13,8 @@ int check_settings(const struct plan *p, FILE *out);
  * Number of problems. */
 int check_plan(const struct plan *p, const char *dir, FILE *out);
 /* 0 when s is HOST:PORT with a non-empty host and a port in 1..65535. */
+/* 0 when h is an IP literal or a DNS name; -1 otherwise. */
+int check_host(const char *h);
 int check_hostport(const char *s, char *host, size_t hostlen, unsigned *port);
 
 #endif

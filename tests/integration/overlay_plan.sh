@@ -150,6 +150,8 @@ expect_check "database inside the subnet" '.db.host = "10.50.9.9"' "database add
 expect_check "hub endpoint inside the subnet" '.hub.endpoint = "10.50.0.1:51820"' "hub endpoint 10.50.0.1:51820 is inside"
 expect_check "hub endpoint without port" '.hub.endpoint = "203.0.113.10"' "is not HOST:PORT"
 expect_check "hub endpoint port 0" '.hub.endpoint = "203.0.113.10:0"' "is not HOST:PORT"
+expect_check "database host with shell syntax" '.db.host = "x}$(touch /tmp/ebpwn)"' "is not an IP address or a DNS name"
+expect_check "hub endpoint with shell syntax" '.hub.endpoint = "a$(id):51820"' "is not HOST:PORT"
 expect_check "unknown region code" '.regions += [{"code":"xyz","address":"10.50.2.9","public_key":"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="}]' "unknown region code"
 expect_check "duplicate region" '.regions += [.regions[0] | .address = "10.50.1.9"]' "listed twice"
 expect_check "bad subnet" '.subnet = "10.50.0.0/33"' "subnet '10.50.0.0/33'"
@@ -168,6 +170,8 @@ bad_init mtu "" "" "--mtu 9000"; check "init --mtu 9000 rejected (2)" [ $? -eq 2
 bad_init ep "203.0.113.10"; check "init --hub-endpoint without port rejected" [ $? -eq 2 ] && [ ! -e b-ep ]
 bad_init reg "" "lhr,xyz"; check "init unknown region rejected" [ $? -eq 2 ] && grep -q "xyz" err.txt && [ ! -e b-reg ]
 bad_init sub "" "" "--subnet 10.50.0.0/27"; check "init --subnet /27 rejected" [ $? -eq 2 ] && [ ! -e b-sub ]
+"$EB" overlay init --hub-endpoint 203.0.113.10:51820 --db 'x;rm -rf /' --regions lhr --dir b-dbsh >/dev/null 2>err.txt
+check "init --db with shell syntax rejected before anything is written" [ $? -eq 2 ] && [ ! -e b-dbsh ]
 bad_init top "" "" "--topology star"; check "init --topology star rejected" [ $? -eq 2 ]
 check "usage error exits 2" bash -c "'$EB' overlay init --bogus >/dev/null 2>&1; [ \$? -eq 2 ]"
 

@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Candidates whose cost differs by less than this are "equally near". */
-#define EQUAL_COST_EPSILON 1.0
-
 const char *reason_name(enum reason r)
 {
     static const char *const names[] = {"nearest", "affinity", "soft_limit", "failover", "pop"};
@@ -283,7 +280,7 @@ struct backend *balance_pick(struct proxy *px, const struct sockaddr *client, co
     /* weighted random among the equally near eligible candidates */
     uint64_t total = 0;
     for (size_t i = 0; i < nc; i++) {
-        bool ok = (!any_under_soft || under_soft(cand[i])) && cost[i] < best + EQUAL_COST_EPSILON;
+        bool ok = (!any_under_soft || under_soft(cand[i])) && cost[i] < best + PROXY_EQUAL_COST;
         if (!ok)
             cand[i] = NULL;
         else
@@ -303,7 +300,7 @@ struct backend *balance_pick(struct proxy *px, const struct sockaddr *client, co
         goto cleanup;
     if (ntried > 0)
         *reason = REASON_FAILOVER;
-    else if (best > best_all + EQUAL_COST_EPSILON)
+    else if (best > best_all + PROXY_EQUAL_COST)
         *reason = REASON_SOFT_LIMIT;
     else if (!known)
         *reason = REASON_POP;

@@ -21,6 +21,10 @@
 #define PROXY_MAX_ATTEMPTS 8
 #define PROXY_MAX_TRUSTED 16
 
+/* Candidates whose cost (km, or ms with measured RTTs) differs by less than
+ * this are "equally near": the proxy picks among them by weight. */
+#define PROXY_EQUAL_COST 1.0
+
 struct geo;
 struct conn;
 struct affinity;

@@ -188,8 +188,6 @@ static int spawn_postmaster(struct pgtmp *pg, struct supervisor *sup, const char
                     "-c",
                     "fsync=off",
                     "-c",
-                    "synchronous_commit=off",
-                    "-c",
                     "full_page_writes=off",
                     "-c",
                     "max_connections=300",

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -147,13 +148,14 @@ static void reply_error(struct server *s, struct evhttp_request *req, enum endpo
     free(text);
 }
 
-/* Constant-time comparison of the Authorization header with "Bearer TOKEN". */
+/* Constant-time comparison of the Authorization header with "Bearer TOKEN"
+ * (the scheme is case-insensitive, RFC 9110 section 11.1). */
 static bool token_ok(const struct server *s, struct evhttp_request *req)
 {
     if (!s->cfg.token)
         return true;
     const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (!got || strncmp(got, "Bearer ", 7) != 0)
+    if (!got || strncasecmp(got, "Bearer ", 7) != 0)
         return false;
     got += 7;
     size_t n = strlen(got), m = strlen(s->cfg.token);

@@ -156,6 +156,7 @@ check "token: none -> 401" test "$(http_code "$B")" = 401
 check "token: wrong -> 401" test "$(http_code "$B" -H 'Authorization: Bearer s3cret-t0keN')" = 401
 check "token: prefix only -> 401" test "$(http_code "$B" -H 'Authorization: Bearer s3cret')" = 401
 check "token: right -> 200" test "$(http_code "$B" -H 'Authorization: Bearer s3cret-t0ken')" = 200
+check "token: the scheme is case-insensitive -> 200" test "$(http_code "$B" -H 'Authorization: bearer s3cret-t0ken')" = 200
 check "token: never in the log" bash -c '! grep -q s3cret "$1"' _ "$T/token.log"
 
 # --- no database configured ------------------------------------------------------------------

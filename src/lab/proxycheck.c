@@ -279,6 +279,9 @@ int lab_proxy_check(struct lab_proxy *lp, struct supervisor *sup, const char *ex
                     "0",
                     "--access-log",
                     lp->access_log,
+                    /* the lab's clients are done when it stops: no long drain */
+                    "--drain-timeout",
+                    "200ms",
                     NULL};
     struct spawn_opts o = {.argv = argv, .log_path = log};
     snprintf(lp->proxy.name, sizeof(lp->proxy.name), "proxy");

@@ -261,28 +261,12 @@ int lab_proxy_check(struct lab_proxy *lp, struct supervisor *sup, const char *ex
     close(fd);
     fd = -1;
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", lp->port);
-    char *argv[] = {(char *)exe,
-                    "proxy",
-                    "--listen",
-                    listen,
-                    "--routes",
-                    lp->db,
-                    "--geoip-csv",
-                    lp->geo,
-                    "--pop",
-                    (char *)plan->regions[0].region->code,
-                    "--health",
-                    "http:/healthz",
-                    "--health-interval",
-                    "1s",
-                    "--affinity-ttl",
-                    "0",
-                    "--access-log",
-                    lp->access_log,
+    char *argv[] = {(char *)exe, "proxy", "--listen", listen, "--routes", lp->db, "--geoip-csv",
+                    lp->geo, "--pop", (char *)plan->regions[0].region->code, "--health",
+                    "http:/healthz", "--health-interval", "1s", "--affinity-ttl", "0",
+                    "--access-log", lp->access_log,
                     /* the lab's clients are done when it stops: no long drain */
-                    "--drain-timeout",
-                    "200ms",
-                    NULL};
+                    "--drain-timeout", "200ms", NULL};
     struct spawn_opts o = {.argv = argv, .log_path = log};
     snprintf(lp->proxy.name, sizeof(lp->proxy.name), "proxy");
     if (sup_spawn(sup, &lp->proxy, &o, err, errlen) < 0 || wait_proxy(lp, sup, err, errlen) < 0)

@@ -7,11 +7,9 @@
 # SIGINT, and (with `lab cleanup`) after SIGKILL; --overlay auto and the
 # messages without root.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/netlab.sh"
 
-if [ "$(id -u)" -ne 0 ] || ! "$EB" netlab check >/dev/null 2>&1; then
-  echo "skip: $("$EB" netlab check 2>&1)"
-  exit 0
-fi
+netlab_require
 if ! "$EB" lab --help 2>&1 | grep -q '`wireguard`'; then
   echo "skip: this build's lab has no --overlay wireguard"
   exit 0

@@ -4,23 +4,12 @@
 # `edgebench wan` links: handshakes, the DNAT path, the emulated RTT through
 # the tunnel, a 1 MB result, and a clean teardown.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/netlab.sh"
 
-if [ "$(id -u)" -ne 0 ] || ! "$EB" netlab check >/dev/null 2>&1; then
-  echo "skip: $("$EB" netlab check 2>&1)"
-  exit 0
-fi
+netlab_require
 export EDGEBENCH_STATE_DIR=$T/state
 
-underlay=
-for _ in $(seq 1 50); do
-  x=$((RANDOM % 200 + 20))
-  if ! ip -4 -o addr show | grep -q " 10\.252\.$x\." && ! ip -4 route show table all | grep -q "10\.252\.$x\."; then
-    underlay=10.252.$x.0/24
-    break
-  fi
-done
-[ -n "$underlay" ] || die "no free /24 in 10.252.x.0 for the test"
-B=${underlay%.0/24}
+free_underlay 10.252
 DBADDR=$B.2
 PGPORT=$(free_port)
 

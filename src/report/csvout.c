@@ -6,15 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void field(FILE *f, const char *s)
-{
-    csv_write_field(f, s);
-}
-
 static void number(FILE *f, double v)
 {
     if (!isnan(v))
         fprintf(f, "%.3f", v);
+}
+
+/* A separator, then the field: every column after the first. */
+static void next_field(FILE *f, const char *s)
+{
+    fputc(',', f);
+    csv_write_field(f, s);
+}
+
+static void next_number(FILE *f, double v)
+{
+    fputc(',', f);
+    number(f, v);
 }
 
 int csvout_render(FILE *f, const struct run_result *res)
@@ -37,40 +45,26 @@ int csvout_render(FILE *f, const struct run_result *res)
         const struct region_result *r = &res->regions[order[k]];
         if (r->status == REGION_OK)
             fprintf(f, "%zu", ++rank);
-        fputc(',', f);
-        field(f, r->region);
-        fputc(',', f);
-        field(f, r->location);
-        fputc(',', f);
-        field(f, r->flag);
-        fputc(',', f);
-        field(f, r->url);
-        fputc(',', f);
-        field(f, region_status_names[r->status]);
-        fputc(',', f);
-        field(f, r->error);
-        fputc(',', f);
-        number(f, r->expected_rtt_ms);
-        fputc(',', f);
-        field(f, r->answered_by);
+        next_field(f, r->region);
+        next_field(f, r->location);
+        next_field(f, r->flag);
+        next_field(f, r->url);
+        next_field(f, region_status_names[r->status]);
+        next_field(f, r->error);
+        next_number(f, r->expected_rtt_ms);
+        next_field(f, r->answered_by);
         fprintf(f, ",%ld,%ld", r->rounds_ok, r->rounds_failed);
         for (int op = 0; op < OP_COUNT; op++) {
             const struct op_stats *o = &r->op[op];
             double v[] = {o->avg, o->min, o->max, o->p50, o->p95, o->p99, o->stddev};
-            for (size_t s = 0; s < sizeof(v) / sizeof(v[0]); s++) {
-                fputc(',', f);
-                number(f, o->valid ? v[s] : NAN);
-            }
+            for (size_t s = 0; s < sizeof(v) / sizeof(v[0]); s++)
+                next_number(f, o->valid ? v[s] : NAN);
             fprintf(f, ",%ld,%ld", o->samples, o->errors);
         }
-        fputc(',', f);
-        number(f, r->insert_round_trips);
-        fputc(',', f);
-        number(f, r->read_round_trips);
-        fputc(',', f);
-        number(f, r->insert_round_trips_min);
-        fputc(',', f);
-        number(f, r->read_round_trips_min);
+        next_number(f, r->insert_round_trips);
+        next_number(f, r->read_round_trips);
+        next_number(f, r->insert_round_trips_min);
+        next_number(f, r->read_round_trips_min);
         fputs("\r\n", f);
     }
     free(order);

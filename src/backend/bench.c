@@ -402,6 +402,10 @@ static void exec_untimed(PGconn *conn, const char *sql)
 static void preflight(struct run_state *st)
 {
     char err[256];
+    /* A benchmark is a request: it always gets one real connection attempt,
+     * even if the last one failed a moment ago (the database may have come
+     * back since). The retry interval only spaces attempts within one run. */
+    st->bc->last_attempt_ns = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (bench_conn_ensure(st->bc, st->cfg, err, sizeof(err)) < 0)
             return;

@@ -35,7 +35,8 @@ psqlc -c "create database contacts" >/dev/null
 "$EB" db init >/dev/null || die "db init"
 check "health: connected once the database is up" jqt '.status=="connected"' "$(curl -s -m 10 "$U/api/rds/health")"
 J=$(curl -s -m 30 "$U/api/rds/benchmark?iterations=3&warmup=0")
-check "first benchmark after the database came up succeeds" jqt '.insert_samples==3 and .insert_errors==0' "$J"
+check "first benchmark after the database came up succeeds ($(jq -c '{insert_samples, insert_errors, insert_error}' <<<"$J" 2>&1))" \
+  jqt '.insert_samples==3 and .insert_errors==0' "$J"
 
 # --- stopped in the middle of a benchmark ----------------------------------------------------
 # A trigger makes each insert take 20 ms so the benchmark is still running when the server stops.

@@ -10,6 +10,10 @@
                                         prints NAME=count
   proxy_tool.py hold HOST:PORT SRC SECS  asks, waits SECS on the same connection, asks
                                         again; prints both answers' backend names
+  proxy_tool.py holdmany HOST:PORT SECS SRC...  one connection per SRC, opened in
+                                        order, each answered before the next opens;
+                                        all held SECS, then asked again; prints
+                                        both answers' backend names per connection
   proxy_tool.py keep HOST:PORT SRC STOPFILE  asks, prints "connected NAME" (flushed),
                                         then asks every 0.1 s on the same connection
                                         until STOPFILE exists (60 s at most); prints
@@ -204,6 +208,19 @@ def main():
         s.sendall(b"two\n")
         b = f.readline().decode().split(" ")[0]
         print(a, b or "EOF")
+    elif cmd == "holdmany":
+        conns = []
+        for src in sys.argv[4:]:
+            s = connect(sys.argv[2], src)
+            f = s.makefile("rb")
+            s.sendall(b"one\n")
+            conns.append((s, f, f.readline().decode().split(" ")[0] or "EOF"))
+        time.sleep(float(sys.argv[3]))
+        out = []
+        for s, f, a in conns:
+            s.sendall(b"two\n")
+            out.append(f"{a} {f.readline().decode().split(' ')[0] or 'EOF'}")
+        print(" ".join(out))
     elif cmd == "keep":
         s = connect(sys.argv[2], sys.argv[3])
         f = s.makefile("rb")

@@ -127,6 +127,14 @@ static void test_conn_params(void **state)
     assert_string_equal(value_of(&p, "sslmode"), "prefer");
     assert_string_equal(value_of(&p, "connect_timeout"), "5");
     assert_null(value_of(&p, "sslrootcert"));
+    /* GSSAPI encryption: off unless PGGSSENCMODE asks (libpq then reads it) */
+    unsetenv("PGGSSENCMODE");
+    config_conn_params(&c, "t", &p);
+    assert_string_equal(value_of(&p, "gssencmode"), "disable");
+    setenv("PGGSSENCMODE", "prefer", 1);
+    config_conn_params(&c, "t", &p);
+    assert_null(value_of(&p, "gssencmode"));
+    unsetenv("PGGSSENCMODE");
     /* a password full of quoting characters is passed as it is */
     const char *pw = "p a\"s's\\=w dbname=other";
     config_set(&c, "DB_PASSWORD", pw, err, sizeof(err));

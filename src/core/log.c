@@ -30,13 +30,21 @@ void log_write(enum log_level level, const char *fmt, ...)
         return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    /* the date and time to the second, formatted once per second per
+     * thread: a busy backend logs every request */
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[64];
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_sec = ts.tv_sec;
+    }
     char line[2048];
-    int n = snprintf(line, sizeof(line),
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, component, names[level]);
+    long ms = ts.tv_nsec / 1000000;
+    int n = snprintf(line, sizeof(line), "%s.%c%c%cZ %s %s: ", cached, (char)('0' + ms / 100),
+                     (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), component, names[level]);
     if (n < 0)
         return;
     va_list ap;

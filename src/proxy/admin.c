@@ -113,6 +113,14 @@ static void metrics(struct proxy *px, struct evbuffer *o)
         "# TYPE edgebench_proxy_bytes_total counter\n"
         "edgebench_proxy_bytes_total{direction=\"up\"} %llu\n"
         "edgebench_proxy_bytes_total{direction=\"down\"} %llu\n"
+        "# HELP edgebench_proxy_spliced_bytes_total Of those, bytes moved by splice(2), "
+        "without a copy through the proxy.\n"
+        "# TYPE edgebench_proxy_spliced_bytes_total counter\n"
+        "edgebench_proxy_spliced_bytes_total %llu\n"
+        "# HELP edgebench_proxy_splice_waits_total Times spliced bytes waited for a slow "
+        "destination.\n"
+        "# TYPE edgebench_proxy_splice_waits_total counter\n"
+        "edgebench_proxy_splice_waits_total %llu\n"
         "# HELP edgebench_proxy_route_reloads_total Routing table reloads by result.\n"
         "# TYPE edgebench_proxy_route_reloads_total counter\n"
         "edgebench_proxy_route_reloads_total{result=\"ok\"} %llu\n"
@@ -126,7 +134,8 @@ static void metrics(struct proxy *px, struct evbuffer *o)
         (unsigned long long)px->failovers, (unsigned long long)px->refused_cap,
         (unsigned long long)px->refused_nobackend, (unsigned long long)px->bad_proxy_header,
         (unsigned long long)px->accepted, px->nconns, (unsigned long long)px->bytes_up,
-        (unsigned long long)px->bytes_down, (unsigned long long)px->reloads_ok,
+        (unsigned long long)px->bytes_down, (unsigned long long)px->spliced,
+        (unsigned long long)px->splice_waits, (unsigned long long)px->reloads_ok,
         (unsigned long long)px->reloads_failed, affinity_count(px->affinity),
         (double)(clock_now_ns() - px->started_ns) / 1e9);
 }

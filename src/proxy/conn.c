@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <netinet/in.h>
@@ -28,6 +29,20 @@
 #include <unistd.h>
 
 enum conn_state { CONN_HEADER, CONN_CONNECTING, CONN_RELAY };
+
+/* One direction's kernel pipe for bulk transfers: splice(2) moves bytes
+ * socket -> pipe -> socket without copying them through user space. Made
+ * on the first bulk read of that direction (a connection that only trades
+ * small messages never has one). While `pending` bytes wait in the pipe for
+ * the destination to take them, nothing else is queued toward it (order)
+ * and the source is not read (bounded): `wev` waits for the destination to
+ * become writable, with the idle timeout. */
+struct splicer {
+    int rfd, wfd; /* -1: none yet */
+    size_t pending;
+    struct event *wev;
+    bool unusable; /* no pipe could be made: read/write instead */
+};
 
 struct conn {
     struct conn *prev, *next;
@@ -44,6 +59,7 @@ struct conn {
     bool client_eof, server_eof, client_shut, server_shut;
     uint64_t start_ns, last_active_ns;
     uint64_t up, down;
+    struct splicer sp[2]; /* [0] client -> server, [1] server -> client */
 };
 
 static void conn_set_state(struct conn *c, enum conn_state s)
@@ -112,6 +128,12 @@ static void conn_free(struct conn *c, const char *result)
     access_log(c, result);
     if (c->timer)
         event_free(c->timer);
+    for (int d = 0; d < 2; d++) {
+        if (c->sp[d].wev)
+            event_free(c->sp[d].wev);
+        if (c->sp[d].rfd >= 0)
+            close(c->sp[d].rfd), close(c->sp[d].wfd);
+    }
     if (c->client)
         bufferevent_free(c->client);
     if (c->server)
@@ -145,7 +167,7 @@ static struct timeval ms_tv(double ms)
 
 static void maybe_finish(struct conn *c)
 {
-    if (c->client_eof && c->server_eof &&
+    if (c->client_eof && c->server_eof && c->sp[0].pending == 0 && c->sp[1].pending == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->server)) == 0)
         conn_free(c, "ok");
@@ -155,16 +177,16 @@ static void maybe_finish(struct conn *c)
  * the other side, shut the other side's write half. */
 static void maybe_shutdown(struct conn *c)
 {
-    if (c->client_eof && c->server_eof &&
+    if (c->client_eof && c->server_eof && c->sp[0].pending == 0 && c->sp[1].pending == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->server)) == 0)
         return; /* both finished: maybe_finish closes both, no shutdown needed */
-    if (c->client_eof && !c->server_shut &&
+    if (c->client_eof && !c->server_shut && c->sp[0].pending == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->server)) == 0) {
         shutdown(bufferevent_getfd(c->server), SHUT_WR);
         c->server_shut = true;
     }
-    if (c->server_eof && !c->client_shut &&
+    if (c->server_eof && !c->client_shut && c->sp[1].pending == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->client)) == 0) {
         shutdown(bufferevent_getfd(c->client), SHUT_WR);
         c->client_shut = true;
@@ -175,11 +197,57 @@ static void maybe_shutdown(struct conn *c)
  * straight to dst's socket, and more are read from src in the same wake-up
  * (a bounded number of rounds, in chunks of up to --buffer bytes, where
  * libevent 2.1 reads at most 4 KiB per call). This spares the event loop a
- * round trip and dst's write event per chunk. Whatever dst does not take is
- * queued in order, and src stops reading when the queue reaches --buffer.
- * EOF and errors are left for libevent to report on its next read. */
+ * round trip and dst's write event per chunk. Those read-ahead rounds move
+ * the bytes with splice(2) through the direction's pipe when it has one
+ * (else read/write through one scratch buffer). Whatever dst does not take
+ * is queued in order (in the pipe, or in dst's output buffer), and src
+ * stops reading when the queue reaches --buffer. EOF and errors are left
+ * for libevent to report on its next read. */
 /* What libevent 2.1 reads at most per call (EVBUFFER_MAX_READ). */
 #define LIBEVENT_MAX_READ 4096
+
+static void splice_writable_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The direction's pipe, made on first use; NULL when splicing is not
+ * possible (then read/write is used, as before). */
+static struct splicer *splicer_get(struct conn *c, int d, int dfd)
+{
+    struct splicer *sp = &c->sp[d];
+    if (sp->rfd >= 0)
+        return sp;
+    if (sp->unusable)
+        return NULL;
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        sp->unusable = true; /* e.g. out of descriptors: copy instead */
+        return NULL;
+    }
+    sp->wev = event_new(c->px->base, dfd, EV_WRITE | EV_PERSIST, splice_writable_cb, c);
+    if (!sp->wev) {
+        close(fds[0]), close(fds[1]);
+        sp->unusable = true;
+        return NULL;
+    }
+    if ((size_t)fcntl(fds[1], F_GETPIPE_SZ) < c->px->cfg.buffer)
+        fcntl(fds[1], F_SETPIPE_SZ, (int)c->px->cfg.buffer); /* best effort */
+    sp->rfd = fds[0];
+    sp->wfd = fds[1];
+    return sp;
+}
+
+/* Bytes left in the pipe: wait for dst, and stop reading src meanwhile. */
+static void splice_wait(struct conn *c, struct splicer *sp, struct bufferevent *src)
+{
+    bufferevent_disable(src, EV_READ);
+    c->px->splice_waits++;
+    if (c->px->cfg.idle_timeout_ms > 0) {
+        struct timeval tv = {(time_t)(c->px->cfg.idle_timeout_ms / 1000),
+                             (suseconds_t)((long)c->px->cfg.idle_timeout_ms % 1000 * 1000)};
+        event_add(sp->wev, &tv);
+    } else {
+        event_add(sp->wev, NULL);
+    }
+}
 
 static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *dst,
                  bool from_write_cb)
@@ -188,6 +256,12 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
     struct proxy *px = c->px;
     struct evbuffer *in = bufferevent_get_input(src), *out = bufferevent_get_output(dst);
     int sfd = bufferevent_getfd(src), dfd = bufferevent_getfd(dst);
+    int d = src == c->client ? 0 : 1;
+    if (c->sp[d].pending) {
+        /* the pipe goes first: what src sent since waits in its input */
+        bufferevent_disable(src, EV_READ);
+        return;
+    }
     size_t moved = evbuffer_get_length(in);
     if (evbuffer_get_length(out) == 0 && moved)
         evbuffer_write(in, dfd);
@@ -198,6 +272,24 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
     for (int round = 0; round < 16 && full; round++) {
         if (evbuffer_get_length(out) != 0 || evbuffer_get_length(in) != 0)
             break;
+        struct splicer *sp = splicer_get(c, d, dfd);
+        if (sp) {
+            ssize_t r = splice(sfd, NULL, sp->wfd, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (r <= 0)
+                break;
+            /* go on until EAGAIN: a splice that finds nothing costs less
+             * than the wake-up it may spare */
+            moved += (size_t)r;
+            px->spliced += (size_t)r;
+            ssize_t w =
+                splice(sp->rfd, NULL, dfd, NULL, (size_t)r, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            sp->pending = (size_t)r - (size_t)(w > 0 ? w : 0);
+            if (sp->pending) {
+                splice_wait(c, sp, src); /* EAGAIN, or an error the wait reports */
+                break;
+            }
+            continue;
+        }
         ssize_t r = read(sfd, chunk, max);
         if (r <= 0)
             break;
@@ -220,6 +312,39 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
     evbuffer_add_buffer(out, in);
     if (evbuffer_get_length(out) >= px->cfg.buffer)
         bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
+}
+
+/* dst can take more of what waits in the pipe. */
+static void splice_writable_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    int d = fd == bufferevent_getfd(c->server) ? 0 : 1; /* [0] writes to the server */
+    struct splicer *sp = &c->sp[d];
+    struct bufferevent *src = d == 0 ? c->client : c->server;
+    struct bufferevent *dst = d == 0 ? c->server : c->client;
+    if (what & EV_TIMEOUT) {
+        conn_free(c, "idle_timeout");
+        return;
+    }
+    ssize_t w = splice(sp->rfd, NULL, fd, NULL, sp->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        conn_free(c, d == 0 ? "backend_error" : "client_error");
+        return;
+    }
+    if (w > 0) {
+        sp->pending -= (size_t)w;
+        c->last_active_ns = clock_now_ns();
+    }
+    if (sp->pending)
+        return; /* EV_PERSIST: wait for the next writable */
+    event_del(sp->wev);
+    bool src_eof = d == 0 ? c->client_eof : c->server_eof;
+    if (!src_eof) {
+        bufferevent_enable(src, EV_READ);
+        pump(c, src, dst, true);
+    }
+    maybe_shutdown(c);
+    maybe_finish(c);
 }
 
 static void relay_read_cb(struct bufferevent *src, void *arg)
@@ -483,6 +608,7 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
         getsockname(fd, (struct sockaddr *)&c->local, &sl);
     }
     strcpy(c->country, "--");
+    c->sp[0].rfd = c->sp[0].wfd = c->sp[1].rfd = c->sp[1].wfd = -1;
     c->next = px->conns;
     if (px->conns)
         px->conns->prev = c;

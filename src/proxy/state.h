@@ -124,6 +124,8 @@ struct proxy {
     /* counters */
     uint64_t accepted, refused_cap, refused_nobackend, failovers, bad_proxy_header;
     uint64_t bytes_up, bytes_down;
+    uint64_t spliced;      /* of those, bytes moved by splice(2) */
+    uint64_t splice_waits; /* times a pipe waited for a slow destination */
     uint64_t decisions[REASON_COUNT];
     uint64_t reloads_ok, reloads_failed;
     struct conn_counter *counters;

@@ -100,4 +100,10 @@ check "the connection within the cap stayed served throughout ($(tail -1 "$T/cap
 $TOOL hold 127.0.0.1:"$PP" 127.0.0.22 1.5 >"$T/idle.out" 2>&1
 check "idle connection closed after --idle-timeout ($(cat "$T/idle.out"))" grep -q "^lhrA EOF" "$T/idle.out"
 check "idle close logged" grep -q "result=idle_timeout" "$T/access2.log"
+# a client that stops reading in the middle of a download is idle too: the
+# bytes waiting for it (in the splice pipe) do not keep the connection open
+got=$($TOOL stall 127.0.0.1:"$PP" 127.0.0.23 64)
+check "a client that stops reading is closed after --idle-timeout ($got)" test "$got" = closed
+check "that close is logged as idle_timeout, after some bytes" \
+  grep -qE "client=127.0.0.23:.* bytes_down=[1-9][0-9]* .*result=idle_timeout" "$T/access2.log"
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/proxy2.err'"

@@ -80,6 +80,10 @@ check "half-close relays the answer sent after EOF ($got)" test "$got" = "lhr pp
 # --- bulk both ways, with a reader that starts late (bounded buffers) ---
 got=$($TOOL bulk 127.0.0.1:"$PP" 127.1.0.7 24)
 check "24 MB up and down intact ($got)" test "$got" = "sunk=25165824 down=25165824 sha=ok"
+sp=$(curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^edgebench_proxy_spliced_bytes_total/{print $2}')
+sw=$(curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^edgebench_proxy_splice_waits_total/{print $2}')
+check "bulk went through splice(2), and waited for the late reader (spliced $sp bytes, $sw waits)" \
+  test "${sp:-0}" -gt 1000000 -a "${sw:-0}" -gt 0
 
 # --- hot reload: a live connection survives its backend leaving the table ---
 $TOOL hold 127.0.0.1:"$PP" 127.3.0.7 2.5 >"$T/hold.out" &

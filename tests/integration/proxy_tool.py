@@ -14,6 +14,9 @@
                                         order, each answered before the next opens;
                                         all held SECS, then asked again; prints
                                         both answers' backend names per connection
+  proxy_tool.py stall HOST:PORT SRC MB  asks the backend for MB and never reads;
+                                        prints "closed" once the proxy closes the
+                                        connection (30 s at most), else "open"
   proxy_tool.py keep HOST:PORT SRC STOPFILE  asks, prints "connected NAME" (flushed),
                                         then asks every 0.1 s on the same connection
                                         until STOPFILE exists (60 s at most); prints
@@ -221,6 +224,22 @@ def main():
             s.sendall(b"two\n")
             out.append(f"{a} {f.readline().decode().split(' ')[0] or 'EOF'}")
         print(" ".join(out))
+    elif cmd == "stall":
+        s = connect(sys.argv[2], sys.argv[3])
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(f"SEND {int(sys.argv[4]) * 1024 * 1024}\n".encode())
+        # not reading: the proxy's queue toward us fills and stays full;
+        # a closed connection shows as an error on sending
+        deadline = time.monotonic() + 30
+        state = "open"
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                s.send(b"x")
+            except OSError:
+                state = "closed"
+                break
+        print(state)
     elif cmd == "keep":
         s = connect(sys.argv[2], sys.argv[3])
         f = s.makefile("rb")

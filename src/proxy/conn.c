@@ -269,10 +269,13 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
     /* read ahead only when the last read was full: a small request or
      * answer has nothing behind it, and the read would only say EAGAIN */
     bool full = moved >= LIBEVENT_MAX_READ || from_write_cb;
+    /* a pipe is made only once a read came back full (a bulk transfer);
+     * an answer of a few hundred bytes is not worth a pipe2() and close() */
+    bool bulk = moved >= LIBEVENT_MAX_READ;
     for (int round = 0; round < 16 && full; round++) {
         if (evbuffer_get_length(out) != 0 || evbuffer_get_length(in) != 0)
             break;
-        struct splicer *sp = splicer_get(c, d, dfd);
+        struct splicer *sp = bulk || c->sp[d].rfd >= 0 ? splicer_get(c, d, dfd) : NULL;
         if (sp) {
             ssize_t r = splice(sfd, NULL, sp->wfd, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (r <= 0)
@@ -293,7 +296,7 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
         ssize_t r = read(sfd, chunk, max);
         if (r <= 0)
             break;
-        full = (size_t)r == max;
+        full = bulk = (size_t)r == max;
         moved += (size_t)r;
         ssize_t w = write(dfd, chunk, (size_t)r);
         if (w < 0)
@@ -310,7 +313,10 @@ static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *ds
     }
     c->last_active_ns = clock_now_ns();
     evbuffer_add_buffer(out, in);
-    if (evbuffer_get_length(out) >= px->cfg.buffer)
+    size_t queued = evbuffer_get_length(out);
+    if (queued)
+        bufferevent_enable(dst, EV_WRITE); /* a no-op once enabled */
+    if (queued >= px->cfg.buffer)
         bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
 }
 
@@ -447,11 +453,15 @@ static void start_relay(struct conn *c)
         bufferevent_set_timeouts(c->server, &idle, &idle);
     }
     c->last_active_ns = clock_now_ns();
-    bufferevent_enable(c->server, EV_READ | EV_WRITE);
+    /* EV_WRITE is enabled when something is first queued toward a side
+     * (see pump): enabled on an empty output, libevent would watch for
+     * writability at once, wake up to find nothing to write, and stop: two
+     * epoll_ctl and a wake-up per connection for nothing */
+    bufferevent_enable(c->server, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->server)))
+        bufferevent_enable(c->server, EV_WRITE); /* the PROXY header */
     if (!c->client_eof)
-        bufferevent_enable(c->client, EV_READ | EV_WRITE);
-    else
-        bufferevent_enable(c->client, EV_WRITE);
+        bufferevent_enable(c->client, EV_READ);
     /* bytes the client sent while we were connecting */
     if (evbuffer_get_length(bufferevent_get_input(c->client)))
         relay_read_cb(c->client, c);

@@ -130,6 +130,12 @@ static void reply(struct server *s, struct evhttp_request *req, enum endpoint ep
         evhttp_add_header(h, "WWW-Authenticate", "Bearer");
     if (code == 429)
         evhttp_add_header(h, "Retry-After", "1");
+    if (code == 405) { /* RFC 9110 15.5.6: say which methods are allowed */
+        const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+        const char *p = u ? evhttp_uri_get_path(u) : NULL;
+        evhttp_add_header(h, "Allow",
+                          p && !strcmp(p, "/api/rds/benchmark") ? "GET, POST" : "GET, HEAD");
+    }
     struct evbuffer *buf = evbuffer_new();
     if (buf && body) {
         evbuffer_add(buf, body, strlen(body));

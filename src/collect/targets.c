@@ -355,7 +355,9 @@ int targets_load_file(struct target_list *list, const char *path, char *err, siz
     int rc = -1;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return seterr(err, errlen,
+                      "cannot read the targets file '%s': %s; check the --targets path", path,
+                      strerror(errno));
     buf = malloc(TARGETS_FILE_MAX + 1);
     if (!buf) {
         seterr(err, errlen, "out of memory");

@@ -281,7 +281,10 @@ static int cmd_init(int argc, char **argv)
     if (optind < argc)
         return usage_error("init", "unexpected argument '%s'", argv[optind]);
     if (!endpoint || !db || !regions)
-        return usage_error("init", "%s", "--hub-endpoint, --db and --regions are required");
+        return usage_error("init", "missing %s%s%s%s%s (all three are required)",
+                           !endpoint ? "--hub-endpoint" : "",
+                           !endpoint && (!db || !regions) ? ", " : "", !db ? "--db" : "",
+                           !db && !regions ? ", " : "", !regions ? "--regions" : "");
     if ((rc = parse_regions("init", regions, codes, &ncodes)))
         return rc;
     rc = 2;

@@ -105,6 +105,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$U/api/info")
 check "a header block over the limit is refused ($code)" test "$code" != 200
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$U/api/info")
 check "PUT is refused ($code)" test "$code" = 405
+check "a 405 says what is allowed" bash -c 'curl -s -D - -o /dev/null -X PUT "$1/api/info" | grep -qi "^Allow: GET, HEAD" && curl -s -D - -o /dev/null -X PUT "$1/api/rds/benchmark" | grep -qi "^Allow: GET, POST"' _ "$U"
 
 # --- bad input --------------------------------------------------------------------
 for q in iterations=abc iterations=0 iterations=101 iterations=-1 iterations=1e3 iterations= \

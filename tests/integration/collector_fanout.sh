@@ -159,6 +159,7 @@ check "duplicate region: exit 2 naming both lines" bash -c "[ $rc -eq 2 ] && gre
 printf 'region,location\nlhr,London\n' >"$T/nourl.csv"
 "$EB" run --targets "$T/nourl.csv" >/dev/null 2>"$T/e"; check "missing url column exits 2" [ $? -eq 2 ]
 "$EB" run --targets "$T/missing.csv" >/dev/null 2>"$T/e"; check "missing file exits 2" [ $? -eq 2 ]
+check "missing file: the message names the file and --targets" grep -q "targets file '$T/missing.csv'.*--targets" "$T/e"
 "$EB" run --targets "$EB_SRC/examples/targets-seed.csv" --help >/dev/null; check "--help exits 0" [ $? -eq 0 ]
 
 # --- the overlay's plan.json and rendered deploy/targets.csv are target files

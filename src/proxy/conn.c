@@ -7,7 +7,14 @@
  *   HEADER     (reading a PROXY header from a trusted upstream)
  *   CONNECTING (a connect to a backend is in flight, with a deadline)
  *   RELAY      (bytes flow both ways until both sides finished or an error)
- */
+ *
+ * HEADER and CONNECTING use libevent bufferevents. The relay owns the two
+ * sockets itself, with one read and one write event each: it reads into a
+ * scratch buffer and writes straight to the other socket, queueing only
+ * what the other socket does not take, and bulk bursts go through a pipe
+ * with splice(2). That is one syscall per read and per write, as HAProxy
+ * makes: a bufferevent asks ioctl(FIONREAD) before every read, and watches
+ * for writability before writing even when the socket could take it. */
 #include "proxy/state.h"
 
 #include "core/clock.h"
@@ -30,36 +37,44 @@
 
 enum conn_state { CONN_HEADER, CONN_CONNECTING, CONN_RELAY };
 
-/* One direction's kernel pipe for bulk transfers: splice(2) moves bytes
- * socket -> pipe -> socket without copying them through user space. Made
- * on the first bulk read of that direction (a connection that only trades
- * small messages never has one). While `pending` bytes wait in the pipe for
- * the destination to take them, nothing else is queued toward it (order)
- * and the source is not read (bounded): `wev` waits for the destination to
- * become writable, with the idle timeout. */
-struct splicer {
-    int rfd, wfd; /* -1: none yet */
+/* One side of the relay (client or server). */
+struct side {
+    int fd;                /* owned by the relay; -1 before it starts */
+    struct event *rev;     /* readable, with the idle timeout */
+    struct event *wev;     /* writable, while bytes wait to be written here */
+    struct evbuffer *q;    /* bytes waiting to be written to this side */
+    bool reading, writing; /* rev / wev added */
+    bool eof;              /* this side sent EOF */
+    bool shut;             /* we shut this side's write half */
+    /* The kernel pipe carrying bulk bursts toward this side: splice(2)
+     * moves bytes socket -> pipe -> socket without a copy through user
+     * space. Made on the first full read toward this side (a connection
+     * that only trades small messages never has one). While `pending` bytes
+     * wait in it, nothing is added to q (order) and the other side is not
+     * read (bounded). */
+    int prfd, pwfd; /* -1: none yet */
     size_t pending;
-    struct event *wev;
-    bool unusable; /* no pipe could be made: read/write instead */
+    bool no_pipe; /* none could be made: copy instead */
 };
+
+enum { CLIENT = 0, SERVER = 1 };
 
 struct conn {
     struct conn *prev, *next;
     struct proxy *px;
     enum conn_state state;
-    struct bufferevent *client, *server;
-    struct event *timer; /* PROXY header or connect deadline */
+    struct bufferevent *client, *server; /* until the relay starts */
+    struct event *timer;                 /* PROXY header or connect deadline */
     struct sockaddr_storage peer, local, client_addr;
     char country[3];
     struct backend *backend;
     struct backend *tried[PROXY_MAX_ATTEMPTS];
     size_t ntried;
     enum reason reason;
-    bool client_eof, server_eof, client_shut, server_shut;
+    bool client_eof; /* before the relay: the client sent EOF while we connected */
     uint64_t start_ns, last_active_ns;
     uint64_t up, down;
-    struct splicer sp[2]; /* [0] client -> server, [1] server -> client */
+    struct side side[2]; /* [CLIENT], [SERVER] */
 };
 
 static void conn_set_state(struct conn *c, enum conn_state s)
@@ -128,16 +143,23 @@ static void conn_free(struct conn *c, const char *result)
     access_log(c, result);
     if (c->timer)
         event_free(c->timer);
-    for (int d = 0; d < 2; d++) {
-        if (c->sp[d].wev)
-            event_free(c->sp[d].wev);
-        if (c->sp[d].rfd >= 0)
-            close(c->sp[d].rfd), close(c->sp[d].wfd);
-    }
     if (c->client)
         bufferevent_free(c->client);
     if (c->server)
         bufferevent_free(c->server);
+    for (int i = 0; i < 2; i++) {
+        struct side *sd = &c->side[i];
+        if (sd->rev)
+            event_free(sd->rev);
+        if (sd->wev)
+            event_free(sd->wev);
+        if (sd->q)
+            evbuffer_free(sd->q);
+        if (sd->prfd >= 0)
+            close(sd->prfd), close(sd->pwfd);
+        if (sd->fd >= 0)
+            close(sd->fd);
+    }
     release_backend(c);
     if (c->prev)
         c->prev->next = c->next;
@@ -165,254 +187,298 @@ static struct timeval ms_tv(double ms)
 
 /* ---- relay ---- */
 
-static void maybe_finish(struct conn *c)
+static const char *side_error(int i)
 {
-    if (c->client_eof && c->server_eof && c->sp[0].pending == 0 && c->sp[1].pending == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->server)) == 0)
-        conn_free(c, "ok");
+    return i == CLIENT ? "client_error" : "backend_error";
 }
 
-/* Half-close: once one side sent EOF and everything it sent was written to
- * the other side, shut the other side's write half. */
-static void maybe_shutdown(struct conn *c)
+static bool again(void)
 {
-    if (c->client_eof && c->server_eof && c->sp[0].pending == 0 && c->sp[1].pending == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->server)) == 0)
-        return; /* both finished: maybe_finish closes both, no shutdown needed */
-    if (c->client_eof && !c->server_shut && c->sp[0].pending == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->server)) == 0) {
-        shutdown(bufferevent_getfd(c->server), SHUT_WR);
-        c->server_shut = true;
-    }
-    if (c->server_eof && !c->client_shut && c->sp[1].pending == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->client)) == 0) {
-        shutdown(bufferevent_getfd(c->client), SHUT_WR);
-        c->client_shut = true;
-    }
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
-/* Relays what src received. While nothing is queued toward dst, bytes go
- * straight to dst's socket, and more are read from src in the same wake-up
- * (a bounded number of rounds, in chunks of up to --buffer bytes, where
- * libevent 2.1 reads at most 4 KiB per call). This spares the event loop a
- * round trip and dst's write event per chunk. Those read-ahead rounds move
- * the bytes with splice(2) through the direction's pipe when it has one
- * (else read/write through one scratch buffer). Whatever dst does not take
- * is queued in order (in the pipe, or in dst's output buffer), and src
- * stops reading when the queue reaches --buffer. EOF and errors are left
- * for libevent to report on its next read. */
-/* What libevent 2.1 reads at most per call (EVBUFFER_MAX_READ). */
-#define LIBEVENT_MAX_READ 4096
-
-static void splice_writable_cb(evutil_socket_t fd, short what, void *arg);
-
-/* The direction's pipe, made on first use; NULL when splicing is not
- * possible (then read/write is used, as before). */
-static struct splicer *splicer_get(struct conn *c, int d, int dfd)
+static size_t queued(const struct side *sd)
 {
-    struct splicer *sp = &c->sp[d];
-    if (sp->rfd >= 0)
-        return sp;
-    if (sp->unusable)
-        return NULL;
+    return sd->pending + (sd->q ? evbuffer_get_length(sd->q) : 0);
+}
+
+static void read_on(struct conn *c, int i)
+{
+    struct side *sd = &c->side[i];
+    if (sd->reading || sd->eof)
+        return;
+    struct timeval tv = ms_tv(c->px->cfg.idle_timeout_ms);
+    event_add(sd->rev, c->px->cfg.idle_timeout_ms > 0 ? &tv : NULL);
+    sd->reading = true;
+}
+
+static void read_off(struct conn *c, int i)
+{
+    if (c->side[i].reading)
+        event_del(c->side[i].rev), c->side[i].reading = false;
+}
+
+static void write_on(struct conn *c, int i)
+{
+    struct side *sd = &c->side[i];
+    if (sd->writing)
+        return;
+    struct timeval tv = ms_tv(c->px->cfg.idle_timeout_ms);
+    event_add(sd->wev, c->px->cfg.idle_timeout_ms > 0 ? &tv : NULL);
+    sd->writing = true;
+}
+
+static void write_off(struct conn *c, int i)
+{
+    if (c->side[i].writing)
+        event_del(c->side[i].wev), c->side[i].writing = false;
+}
+
+/* Queues bytes toward side i (behind what already waits there). */
+static int enqueue(struct conn *c, int i, const void *data, size_t n)
+{
+    struct side *sd = &c->side[i];
+    if (!sd->q && !(sd->q = evbuffer_new()))
+        return -1;
+    if (evbuffer_add(sd->q, data, n) < 0)
+        return -1;
+    write_on(c, i);
+    return 0;
+}
+
+/* The pipe toward side i, made on first use; false when there can be none
+ * (then bytes are copied, as for small messages). */
+static bool pipe_ready(struct conn *c, int i)
+{
+    struct side *sd = &c->side[i];
+    if (sd->prfd >= 0)
+        return true;
+    if (sd->no_pipe)
+        return false;
     int fds[2];
     if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-        sp->unusable = true; /* e.g. out of descriptors: copy instead */
-        return NULL;
-    }
-    sp->wev = event_new(c->px->base, dfd, EV_WRITE | EV_PERSIST, splice_writable_cb, c);
-    if (!sp->wev) {
-        close(fds[0]), close(fds[1]);
-        sp->unusable = true;
-        return NULL;
+        sd->no_pipe = true; /* e.g. out of descriptors */
+        return false;
     }
     if ((size_t)fcntl(fds[1], F_GETPIPE_SZ) < c->px->cfg.buffer)
         fcntl(fds[1], F_SETPIPE_SZ, (int)c->px->cfg.buffer); /* best effort */
-    sp->rfd = fds[0];
-    sp->wfd = fds[1];
-    return sp;
+    sd->prfd = fds[0];
+    sd->pwfd = fds[1];
+    return true;
 }
 
-/* Bytes left in the pipe: wait for dst, and stop reading src meanwhile. */
-static void splice_wait(struct conn *c, struct splicer *sp, struct bufferevent *src)
+/* After any change: once one side sent EOF and everything it sent was
+ * written to the other, shut the other's write half (half-close); once
+ * both did, the connection is over. False when the connection was freed. */
+static bool settle(struct conn *c)
 {
-    bufferevent_disable(src, EV_READ);
-    c->px->splice_waits++;
-    if (c->px->cfg.idle_timeout_ms > 0) {
-        struct timeval tv = {(time_t)(c->px->cfg.idle_timeout_ms / 1000),
-                             (suseconds_t)((long)c->px->cfg.idle_timeout_ms % 1000 * 1000)};
-        event_add(sp->wev, &tv);
-    } else {
-        event_add(sp->wev, NULL);
+    struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
+    if (cl->eof && sv->eof && queued(cl) == 0 && queued(sv) == 0) {
+        conn_free(c, "ok");
+        return false;
     }
+    for (int i = 0; i < 2; i++) {
+        struct side *dst = &c->side[i], *src = &c->side[1 - i];
+        if (src->eof && !dst->shut && queued(dst) == 0) {
+            shutdown(dst->fd, SHUT_WR);
+            dst->shut = true;
+        }
+    }
+    return true;
 }
 
-static void pump(struct conn *c, struct bufferevent *src, struct bufferevent *dst,
-                 bool from_write_cb)
+/* Moves what side s has to the other side: straight to its socket while
+ * nothing waits for it, else behind what does. A bounded number of rounds
+ * per wake-up; the first is a read(), and once a read comes back full (a
+ * bulk transfer) the rest go by splice until the socket is drained. The
+ * bytes waiting toward the other side stay under --buffer: past it, s is
+ * not read until they drain. */
+static void relay_read(struct conn *c, int s)
 {
     static char chunk[256 * 1024]; /* one thread: one scratch buffer */
     struct proxy *px = c->px;
-    struct evbuffer *in = bufferevent_get_input(src), *out = bufferevent_get_output(dst);
-    int sfd = bufferevent_getfd(src), dfd = bufferevent_getfd(dst);
-    int d = src == c->client ? 0 : 1;
-    if (c->sp[d].pending) {
-        /* the pipe goes first: what src sent since waits in its input */
-        bufferevent_disable(src, EV_READ);
-        return;
-    }
-    size_t moved = evbuffer_get_length(in);
-    if (evbuffer_get_length(out) == 0 && moved)
-        evbuffer_write(in, dfd);
+    int t = 1 - s;
+    struct side *src = &c->side[s], *dst = &c->side[t];
     size_t max = px->cfg.buffer < sizeof(chunk) ? px->cfg.buffer : sizeof(chunk);
-    /* read ahead only when the last read was full: a small request or
-     * answer has nothing behind it, and the read would only say EAGAIN */
-    bool full = moved >= LIBEVENT_MAX_READ || from_write_cb;
-    /* a pipe is made only once a read came back full (a bulk transfer);
-     * an answer of a few hundred bytes is not worth a pipe2() and close() */
-    bool bulk = moved >= LIBEVENT_MAX_READ;
-    for (int round = 0; round < 16 && full; round++) {
-        if (evbuffer_get_length(out) != 0 || evbuffer_get_length(in) != 0)
+    size_t moved = 0;
+    bool bulk = false;
+    for (int round = 0; round < 16; round++) {
+        size_t waiting = queued(dst);
+        if (dst->pending || waiting >= px->cfg.buffer) {
+            read_off(c, s); /* resumed by relay_write when dst drains */
             break;
-        struct splicer *sp = bulk || c->sp[d].rfd >= 0 ? splicer_get(c, d, dfd) : NULL;
-        if (sp) {
-            ssize_t r = splice(sfd, NULL, sp->wfd, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (r <= 0)
-                break;
-            /* go on until EAGAIN: a splice that finds nothing costs less
-             * than the wake-up it may spare */
-            moved += (size_t)r;
-            px->spliced += (size_t)r;
-            ssize_t w =
-                splice(sp->rfd, NULL, dfd, NULL, (size_t)r, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            sp->pending = (size_t)r - (size_t)(w > 0 ? w : 0);
-            if (sp->pending) {
-                splice_wait(c, sp, src); /* EAGAIN, or an error the wait reports */
-                break;
-            }
-            continue;
         }
-        ssize_t r = read(sfd, chunk, max);
-        if (r <= 0)
+        ssize_t r;
+        if (bulk && waiting == 0 && pipe_ready(c, t)) {
+            r = splice(src->fd, NULL, dst->pwfd, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (r > 0) {
+                moved += (size_t)r;
+                px->spliced += (size_t)r;
+                ssize_t w = splice(dst->prfd, NULL, dst->fd, NULL, (size_t)r,
+                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                if (w < 0 && !again()) {
+                    conn_free(c, side_error(t));
+                    return;
+                }
+                dst->pending = (size_t)r - (size_t)(w > 0 ? w : 0);
+                if (dst->pending) {
+                    px->splice_waits++;
+                    write_on(c, t);
+                    read_off(c, s);
+                    break;
+                }
+                continue; /* until EAGAIN: cheaper than the wake-up it may spare */
+            }
+        } else {
+            size_t n = max < px->cfg.buffer - waiting ? max : px->cfg.buffer - waiting;
+            r = read(src->fd, chunk, n);
+            if (r > 0) {
+                moved += (size_t)r;
+                ssize_t w = 0;
+                if (waiting == 0) {
+                    w = write(dst->fd, chunk, (size_t)r);
+                    if (w < 0 && !again()) {
+                        conn_free(c, side_error(t));
+                        return;
+                    }
+                    if (w < 0)
+                        w = 0;
+                }
+                if (w < r && enqueue(c, t, chunk + w, (size_t)(r - w)) < 0) {
+                    conn_free(c, "out_of_memory");
+                    return;
+                }
+                bulk = (size_t)r == n;
+                if (!bulk)
+                    break; /* a short read: the socket is drained */
+                continue;
+            }
+        }
+        if (r == 0) {
+            src->eof = true;
+            read_off(c, s);
             break;
-        full = bulk = (size_t)r == max;
-        moved += (size_t)r;
-        ssize_t w = write(dfd, chunk, (size_t)r);
-        if (w < 0)
-            w = 0; /* EAGAIN, or an error libevent reports on its write */
-        if (w < r)
-            evbuffer_add(out, chunk + w, (size_t)(r - w));
+        }
+        if (!again()) {
+            conn_free(c, side_error(s));
+            return;
+        }
+        break;
     }
-    if (src == c->client) {
+    if (s == CLIENT) {
         c->up += moved;
         px->bytes_up += moved;
     } else {
         c->down += moved;
         px->bytes_down += moved;
     }
-    c->last_active_ns = clock_now_ns();
-    evbuffer_add_buffer(out, in);
-    size_t queued = evbuffer_get_length(out);
-    if (queued)
-        bufferevent_enable(dst, EV_WRITE); /* a no-op once enabled */
-    if (queued >= px->cfg.buffer)
-        bufferevent_disable(src, EV_READ); /* resumed by relay_write_cb */
-}
-
-/* dst can take more of what waits in the pipe. */
-static void splice_writable_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-    int d = fd == bufferevent_getfd(c->server) ? 0 : 1; /* [0] writes to the server */
-    struct splicer *sp = &c->sp[d];
-    struct bufferevent *src = d == 0 ? c->client : c->server;
-    struct bufferevent *dst = d == 0 ? c->server : c->client;
-    if (what & EV_TIMEOUT) {
-        conn_free(c, "idle_timeout");
-        return;
-    }
-    ssize_t w = splice(sp->rfd, NULL, fd, NULL, sp->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (w < 0 && errno != EAGAIN && errno != EINTR) {
-        conn_free(c, d == 0 ? "backend_error" : "client_error");
-        return;
-    }
-    if (w > 0) {
-        sp->pending -= (size_t)w;
+    if (moved)
         c->last_active_ns = clock_now_ns();
-    }
-    if (sp->pending)
-        return; /* EV_PERSIST: wait for the next writable */
-    event_del(sp->wev);
-    bool src_eof = d == 0 ? c->client_eof : c->server_eof;
-    if (!src_eof) {
-        bufferevent_enable(src, EV_READ);
-        pump(c, src, dst, true);
-    }
-    maybe_shutdown(c);
-    maybe_finish(c);
+    settle(c);
 }
 
-static void relay_read_cb(struct bufferevent *src, void *arg)
+/* Side t can take more of what waits for it: the pipe first, then q. */
+static void relay_write(struct conn *c, int t)
 {
-    struct conn *c = arg;
-    if (c->state != CONN_RELAY)
-        return; /* data waits in the input buffer (read is capped by a watermark) */
-    pump(c, src, src == c->client ? c->server : c->client, false);
-}
-
-static void relay_write_cb(struct bufferevent *dst, void *arg)
-{
-    struct conn *c = arg;
-    if (c->state != CONN_RELAY)
-        return;
-    struct bufferevent *src = dst == c->client ? c->server : c->client;
-    bool src_eof = src == c->client ? c->client_eof : c->server_eof;
-    c->last_active_ns = clock_now_ns();
-    if (!src_eof) {
-        bufferevent_enable(src, EV_READ);
-        /* dst drained: read src at once rather than wait for its event */
-        if (evbuffer_get_length(bufferevent_get_output(dst)) == 0)
-            pump(c, src, dst, true);
-    }
-    maybe_shutdown(c);
-    maybe_finish(c);
-}
-
-static void relay_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    struct conn *c = arg;
-    bool is_client = bev == c->client;
-    if (what & BEV_EVENT_TIMEOUT) {
-        uint64_t idle = (uint64_t)(c->px->cfg.idle_timeout_ms * 1e6);
-        if ((what & BEV_EVENT_WRITING) || clock_now_ns() - c->last_active_ns >= idle) {
-            conn_free(c, "idle_timeout");
+    struct proxy *px = c->px;
+    struct side *dst = &c->side[t], *src = &c->side[1 - t];
+    if (dst->pending) {
+        ssize_t w =
+            splice(dst->prfd, NULL, dst->fd, NULL, dst->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (w < 0 && !again()) {
+            conn_free(c, side_error(t));
             return;
         }
-        bufferevent_enable(bev, EV_READ); /* the other direction was active */
-        return;
+        if (w > 0) {
+            dst->pending -= (size_t)w;
+            c->last_active_ns = clock_now_ns();
+        }
+        if (dst->pending)
+            return; /* wev persists: wait for the next writable */
     }
-    if (what & BEV_EVENT_EOF) {
-        if (c->state == CONN_RELAY)
-            relay_read_cb(bev, c); /* anything still in the input buffer */
-        if (is_client)
-            c->client_eof = true;
-        else
-            c->server_eof = true;
-        bufferevent_disable(bev, EV_READ);
-        if (c->state != CONN_RELAY)
+    if (dst->q && evbuffer_get_length(dst->q)) {
+        int w = evbuffer_write(dst->q, dst->fd);
+        if (w < 0 && !again()) {
+            conn_free(c, side_error(t));
             return;
-        maybe_shutdown(c);
-        maybe_finish(c);
-        return;
+        }
+        if (w > 0)
+            c->last_active_ns = clock_now_ns();
     }
-    /* BEV_EVENT_ERROR: a reset or a failed write; nothing more can be delivered */
-    conn_free(c, is_client ? "client_error" : "backend_error");
+    size_t left = queued(dst);
+    if (left == 0)
+        write_off(c, t);
+    if (left <= px->cfg.buffer / 2 && !src->eof && !src->reading) {
+        read_on(c, 1 - t);
+        if (left == 0) {
+            relay_read(c, 1 - t); /* read at once rather than wait for its event */
+            return;
+        }
+    }
+    settle(c);
+}
+
+/* A timeout on a side's read event: the connection was silent both ways
+ * for --idle-timeout; on a write event: that side took nothing for that
+ * long. */
+static void relay_idle(struct conn *c, bool writing)
+{
+    uint64_t idle = (uint64_t)(c->px->cfg.idle_timeout_ms * 1e6);
+    if (writing || clock_now_ns() - c->last_active_ns >= idle)
+        conn_free(c, "idle_timeout");
+}
+
+static void client_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (what & EV_TIMEOUT)
+        relay_idle(arg, false);
+    else
+        relay_read(arg, CLIENT);
+}
+
+static void server_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (what & EV_TIMEOUT)
+        relay_idle(arg, false);
+    else
+        relay_read(arg, SERVER);
+}
+
+static void client_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (what & EV_TIMEOUT)
+        relay_idle(arg, true);
+    else
+        relay_write(arg, CLIENT);
+}
+
+static void server_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (what & EV_TIMEOUT)
+        relay_idle(arg, true);
+    else
+        relay_write(arg, SERVER);
+}
+
+/* Before the relay, what the client sends waits in its bufferevent's input
+ * (bounded by the read watermark). */
+static void early_read_cb(struct bufferevent *bev, void *arg)
+{
 }
 
 /* ---- connecting ---- */
 
 static void try_next(struct conn *c);
+
+/* Takes the socket out of its bufferevent: the relay owns it from now on. */
+static int take_fd(struct bufferevent **bev)
+{
+    int fd = bufferevent_getfd(*bev);
+    bufferevent_setfd(*bev, -1); /* so that freeing it does not close fd */
+    bufferevent_free(*bev);
+    *bev = NULL;
+    return fd;
+}
 
 static void start_relay(struct conn *c)
 {
@@ -422,9 +488,22 @@ static void start_relay(struct conn *c)
     backend_passive_success(c->backend);
     proxy_count_connection(px, c->backend, c->country);
     px->decisions[c->reason]++;
-    int fd = bufferevent_getfd(c->server);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
+    cl->rev =
+        event_new(px->base, bufferevent_getfd(c->client), EV_READ | EV_PERSIST, client_read_cb, c);
+    cl->wev = event_new(px->base, bufferevent_getfd(c->client), EV_WRITE | EV_PERSIST,
+                        client_write_cb, c);
+    sv->rev =
+        event_new(px->base, bufferevent_getfd(c->server), EV_READ | EV_PERSIST, server_read_cb, c);
+    sv->wev = event_new(px->base, bufferevent_getfd(c->server), EV_WRITE | EV_PERSIST,
+                        server_write_cb, c);
+    sv->q = evbuffer_new();
+    if (!cl->rev || !cl->wev || !sv->rev || !sv->wev || !sv->q) {
+        conn_free(c, "out_of_memory");
+        return;
+    }
+    /* first toward the server: our PROXY header, then what the client sent
+     * while we were connecting */
     if (px->cfg.send_proxy) {
         uint8_t hdr[128];
         int n = px->cfg.send_proxy == 1
@@ -433,39 +512,30 @@ static void start_relay(struct conn *c)
                     : pp_write_v2((struct sockaddr *)&c->client_addr, (struct sockaddr *)&c->local,
                                   hdr, sizeof(hdr));
         if (n > 0)
-            bufferevent_write(c->server, hdr, (size_t)n);
+            evbuffer_add(sv->q, hdr, (size_t)n);
     }
-    struct timeval idle = ms_tv(px->cfg.idle_timeout_ms);
-    bufferevent_setcb(c->client, relay_read_cb, relay_write_cb, relay_event_cb, c);
-    bufferevent_setcb(c->server, relay_read_cb, relay_write_cb, relay_event_cb, c);
-    bufferevent_setwatermark(c->client, EV_WRITE, px->cfg.buffer / 2, 0);
-    bufferevent_setwatermark(c->server, EV_WRITE, px->cfg.buffer / 2, 0);
-    bufferevent_setwatermark(c->client, EV_READ, 0, px->cfg.buffer);
-    bufferevent_setwatermark(c->server, EV_READ, 0, px->cfg.buffer);
-    /* bulk transfers: one read or write syscall may move a whole buffer
-     * (libevent's default is 16 KiB); the watermarks still bound memory */
-    bufferevent_set_max_single_read(c->client, px->cfg.buffer);
-    bufferevent_set_max_single_read(c->server, px->cfg.buffer);
-    bufferevent_set_max_single_write(c->client, px->cfg.buffer);
-    bufferevent_set_max_single_write(c->server, px->cfg.buffer);
-    if (px->cfg.idle_timeout_ms > 0) {
-        bufferevent_set_timeouts(c->client, &idle, &idle);
-        bufferevent_set_timeouts(c->server, &idle, &idle);
-    }
+    size_t early = evbuffer_get_length(bufferevent_get_input(c->client));
+    evbuffer_add_buffer(sv->q, bufferevent_get_input(c->client));
+    c->up += early;
+    px->bytes_up += early;
+    cl->eof = c->client_eof;
+    cl->fd = take_fd(&c->client);
+    sv->fd = take_fd(&c->server);
+    int one = 1;
+    setsockopt(sv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->last_active_ns = clock_now_ns();
-    /* EV_WRITE is enabled when something is first queued toward a side
-     * (see pump): enabled on an empty output, libevent would watch for
-     * writability at once, wake up to find nothing to write, and stop: two
-     * epoll_ctl and a wake-up per connection for nothing */
-    bufferevent_enable(c->server, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->server)))
-        bufferevent_enable(c->server, EV_WRITE); /* the PROXY header */
-    if (!c->client_eof)
-        bufferevent_enable(c->client, EV_READ);
-    /* bytes the client sent while we were connecting */
-    if (evbuffer_get_length(bufferevent_get_input(c->client)))
-        relay_read_cb(c->client, c);
-    maybe_shutdown(c);
+    if (evbuffer_get_length(sv->q)) {
+        /* the socket has just connected: it takes this at once */
+        if (evbuffer_write(sv->q, sv->fd) < 0 && !again()) {
+            conn_free(c, "backend_error");
+            return;
+        }
+        if (evbuffer_get_length(sv->q))
+            write_on(c, SERVER);
+    }
+    read_on(c, SERVER);
+    read_on(c, CLIENT); /* not when it already sent EOF */
+    settle(c);
 }
 
 static void connect_failed(struct conn *c, const char *why)
@@ -618,7 +688,8 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
         getsockname(fd, (struct sockaddr *)&c->local, &sl);
     }
     strcpy(c->country, "--");
-    c->sp[0].rfd = c->sp[0].wfd = c->sp[1].rfd = c->sp[1].wfd = -1;
+    for (int i = 0; i < 2; i++)
+        c->side[i].fd = c->side[i].prfd = c->side[i].pwfd = -1;
     c->next = px->conns;
     if (px->conns)
         px->conns->prev = c;
@@ -645,7 +716,7 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
         return;
     }
     c->state = CONN_HEADER; /* no header expected: move on at once */
-    bufferevent_setcb(c->client, relay_read_cb, NULL, client_wait_event_cb, c);
+    bufferevent_setcb(c->client, early_read_cb, NULL, client_wait_event_cb, c);
     bufferevent_enable(c->client, EV_READ);
     route_client(c);
 }

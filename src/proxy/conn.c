@@ -1,6 +1,6 @@
 /* One client connection: optional inbound PROXY header, backend selection
- * with connect timeout and failover, then a relay between two bufferevents
- * with bounded buffers, half-close and an idle timeout. One access-log line
+ * with connect timeout and failover, then a relay between the two sockets
+ * with bounded queues, half-close and an idle timeout. One access-log line
  * when it ends.
  *
  * States move only through conn_set_state():
@@ -8,13 +8,14 @@
  *   CONNECTING (a connect to a backend is in flight, with a deadline)
  *   RELAY      (bytes flow both ways until both sides finished or an error)
  *
- * HEADER and CONNECTING use libevent bufferevents. The relay owns the two
- * sockets itself, with one read and one write event each: it reads into a
- * scratch buffer and writes straight to the other socket, queueing only
- * what the other socket does not take, and bulk bursts go through a pipe
- * with splice(2). That is one syscall per read and per write, as HAProxy
- * makes: a bufferevent asks ioctl(FIONREAD) before every read, and watches
- * for writability before writing even when the socket could take it. */
+ * Each socket has one read and one write event (libevent), no bufferevent:
+ * the relay reads into a scratch buffer and writes straight to the other
+ * socket, queueing only what that socket does not take, and bulk bursts go
+ * through a pipe with splice(2). That is one syscall per read and per
+ * write, as HAProxy makes (a bufferevent asks ioctl(FIONREAD) before every
+ * read), and writability is watched only while bytes wait, or while a
+ * connect is in flight. What the client sends before the relay starts
+ * waits in the queue toward the server. */
 #include "proxy/state.h"
 
 #include "core/clock.h"
@@ -26,7 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -63,15 +64,13 @@ struct conn {
     struct conn *prev, *next;
     struct proxy *px;
     enum conn_state state;
-    struct bufferevent *client, *server; /* until the relay starts */
-    struct event *timer;                 /* PROXY header or connect deadline */
+    struct event *timer; /* PROXY header or connect deadline */
     struct sockaddr_storage peer, local, client_addr;
     char country[3];
     struct backend *backend;
     struct backend *tried[PROXY_MAX_ATTEMPTS];
     size_t ntried;
     enum reason reason;
-    bool client_eof; /* before the relay: the client sent EOF while we connected */
     uint64_t start_ns, last_active_ns;
     uint64_t up, down;
     struct side side[2]; /* [CLIENT], [SERVER] */
@@ -143,10 +142,6 @@ static void conn_free(struct conn *c, const char *result)
     access_log(c, result);
     if (c->timer)
         event_free(c->timer);
-    if (c->client)
-        bufferevent_free(c->client);
-    if (c->server)
-        bufferevent_free(c->server);
     for (int i = 0; i < 2; i++) {
         struct side *sd = &c->side[i];
         if (sd->rev)
@@ -428,12 +423,23 @@ static void relay_idle(struct conn *c, bool writing)
         conn_free(c, "idle_timeout");
 }
 
+static void header_read(struct conn *c);
+static void early_read(struct conn *c);
+static void connected(struct conn *c);
+
+/* The client's socket is readable: a PROXY header, bytes sent while we
+ * connect to a backend, or the relay. */
 static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct conn *c = arg;
     if (what & EV_TIMEOUT)
-        relay_idle(arg, false);
+        relay_idle(c, false);
+    else if (c->state == CONN_HEADER)
+        header_read(c);
+    else if (c->state == CONN_CONNECTING)
+        early_read(c);
     else
-        relay_read(arg, CLIENT);
+        relay_read(c, CLIENT);
 }
 
 static void server_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -452,58 +458,52 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg)
         relay_write(arg, CLIENT);
 }
 
+/* The server's socket is writable: the connect finished (either way), or
+ * the relay has bytes waiting for it. */
 static void server_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-    if (what & EV_TIMEOUT)
-        relay_idle(arg, true);
-    else
-        relay_write(arg, SERVER);
-}
-
-/* Before the relay, what the client sends waits in its bufferevent's input
- * (bounded by the read watermark). */
-static void early_read_cb(struct bufferevent *bev, void *arg)
-{
+    struct conn *c = arg;
+    if (c->state == CONN_CONNECTING) {
+        if (!(what & EV_TIMEOUT)) /* the connect deadline is c->timer's */
+            connected(c);
+    } else if (what & EV_TIMEOUT) {
+        relay_idle(c, true);
+    } else {
+        relay_write(c, SERVER);
+    }
 }
 
 /* ---- connecting ---- */
 
 static void try_next(struct conn *c);
 
-/* Takes the socket out of its bufferevent: the relay owns it from now on. */
-static int take_fd(struct bufferevent **bev)
+/* Closes the server socket of a failed attempt. */
+static void server_close(struct conn *c)
 {
-    int fd = bufferevent_getfd(*bev);
-    bufferevent_setfd(*bev, -1); /* so that freeing it does not close fd */
-    bufferevent_free(*bev);
-    *bev = NULL;
-    return fd;
+    struct side *sv = &c->side[SERVER];
+    if (sv->rev)
+        event_free(sv->rev);
+    if (sv->wev)
+        event_free(sv->wev);
+    sv->rev = sv->wev = NULL;
+    sv->reading = sv->writing = false;
+    if (sv->fd >= 0)
+        close(sv->fd);
+    sv->fd = -1;
 }
 
 static void start_relay(struct conn *c)
 {
     struct proxy *px = c->px;
+    struct side *sv = &c->side[SERVER];
     event_del(c->timer);
     conn_set_state(c, CONN_RELAY);
     backend_passive_success(c->backend);
     proxy_count_connection(px, c->backend, c->country);
     px->decisions[c->reason]++;
-    struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
-    cl->rev =
-        event_new(px->base, bufferevent_getfd(c->client), EV_READ | EV_PERSIST, client_read_cb, c);
-    cl->wev = event_new(px->base, bufferevent_getfd(c->client), EV_WRITE | EV_PERSIST,
-                        client_write_cb, c);
-    sv->rev =
-        event_new(px->base, bufferevent_getfd(c->server), EV_READ | EV_PERSIST, server_read_cb, c);
-    sv->wev = event_new(px->base, bufferevent_getfd(c->server), EV_WRITE | EV_PERSIST,
-                        server_write_cb, c);
-    sv->q = evbuffer_new();
-    if (!cl->rev || !cl->wev || !sv->rev || !sv->wev || !sv->q) {
-        conn_free(c, "out_of_memory");
-        return;
-    }
-    /* first toward the server: our PROXY header, then what the client sent
-     * while we were connecting */
+    int one = 1;
+    setsockopt(sv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* our PROXY header goes before what the client sent while we connected */
     if (px->cfg.send_proxy) {
         uint8_t hdr[128];
         int n = px->cfg.send_proxy == 1
@@ -512,29 +512,20 @@ static void start_relay(struct conn *c)
                     : pp_write_v2((struct sockaddr *)&c->client_addr, (struct sockaddr *)&c->local,
                                   hdr, sizeof(hdr));
         if (n > 0)
-            evbuffer_add(sv->q, hdr, (size_t)n);
+            evbuffer_prepend(sv->q, hdr, (size_t)n);
     }
-    size_t early = evbuffer_get_length(bufferevent_get_input(c->client));
-    evbuffer_add_buffer(sv->q, bufferevent_get_input(c->client));
-    c->up += early;
-    px->bytes_up += early;
-    cl->eof = c->client_eof;
-    cl->fd = take_fd(&c->client);
-    sv->fd = take_fd(&c->server);
-    int one = 1;
-    setsockopt(sv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->last_active_ns = clock_now_ns();
-    if (evbuffer_get_length(sv->q)) {
-        /* the socket has just connected: it takes this at once */
-        if (evbuffer_write(sv->q, sv->fd) < 0 && !again()) {
-            conn_free(c, "backend_error");
-            return;
-        }
-        if (evbuffer_get_length(sv->q))
-            write_on(c, SERVER);
+    /* the socket has just connected: it takes what waits at once */
+    if (evbuffer_get_length(sv->q) && evbuffer_write(sv->q, sv->fd) < 0 && !again()) {
+        conn_free(c, "backend_error");
+        return;
     }
+    write_off(c, SERVER); /* it watched the connect, without the idle timeout */
+    if (evbuffer_get_length(sv->q))
+        write_on(c, SERVER);
     read_on(c, SERVER);
-    read_on(c, CLIENT); /* not when it already sent EOF */
+    if (queued(sv) < px->cfg.buffer)
+        read_on(c, CLIENT); /* not when it already sent EOF */
     settle(c);
 }
 
@@ -542,39 +533,28 @@ static void connect_failed(struct conn *c, const char *why)
 {
     struct proxy *px = c->px;
     struct backend *b = c->backend;
+    event_del(c->timer);
     b->failures++;
     backend_passive_failure(b, why);
     log_info("connect to %s failed (%s); trying the next candidate", b->label, why);
-    bufferevent_free(c->server);
-    c->server = NULL;
+    server_close(c);
     release_backend(c);
     c->backend = NULL;
     px->failovers++;
     try_next(c);
 }
 
-static void connect_event_cb(struct bufferevent *bev, short what, void *arg)
+/* The connect finished: SO_ERROR says how. */
+static void connected(struct conn *c)
 {
-    struct conn *c = arg;
-    if (what & BEV_EVENT_CONNECTED) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->side[SERVER].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err)
+        connect_failed(c, strerror(err));
+    else
         start_relay(c);
-        return;
-    }
-    int err = EVUTIL_SOCKET_ERROR();
-    connect_failed(c, err ? strerror(err) : "connection refused");
-}
-
-static void client_wait_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    struct conn *c = arg;
-    if (what & BEV_EVENT_EOF) {
-        c->client_eof = true;
-        bufferevent_disable(bev, EV_READ);
-        if (c->state == CONN_HEADER)
-            conn_free(c, "client_closed");
-        return; /* still connecting: relay what was sent, then half-close */
-    }
-    conn_free(c, "client_error");
 }
 
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -608,19 +588,28 @@ static void try_next(struct conn *c)
     c->tried[c->ntried++] = b;
     c->backend = b;
     conn_set_state(c, CONN_CONNECTING);
-    c->server = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->server) {
+    struct side *sv = &c->side[SERVER];
+    const struct sockaddr *sa = (const struct sockaddr *)&b->route.sa;
+    sv->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sv->fd < 0) {
+        connect_failed(c, strerror(errno));
+        return;
+    }
+    sv->rev = event_new(px->base, sv->fd, EV_READ | EV_PERSIST, server_read_cb, c);
+    sv->wev = event_new(px->base, sv->fd, EV_WRITE | EV_PERSIST, server_write_cb, c);
+    if (!sv->rev || !sv->wev) {
         conn_free(c, "out_of_memory");
         return;
     }
-    bufferevent_setcb(c->server, NULL, NULL, connect_event_cb, c);
+    if (connect(sv->fd, sa, b->route.salen) < 0 && errno != EINPROGRESS) {
+        connect_failed(c, strerror(errno));
+        return;
+    }
+    /* done or in progress: writability says when (and SO_ERROR how) */
     struct timeval tv = ms_tv(px->cfg.connect_timeout_ms);
     evtimer_add(c->timer, &tv);
-    if (bufferevent_socket_connect(c->server, (struct sockaddr *)&b->route.sa,
-                                   (int)b->route.salen) < 0) {
-        event_del(c->timer);
-        connect_failed(c, strerror(errno ? errno : ECONNREFUSED));
-    }
+    event_add(sv->wev, NULL);
+    sv->writing = true;
 }
 
 static void route_client(struct conn *c)
@@ -629,12 +618,47 @@ static void route_client(struct conn *c)
     try_next(c);
 }
 
-static void header_read_cb(struct bufferevent *bev, void *arg)
+/* What the client sends before the relay starts waits in the queue toward
+ * the server (at most --buffer of it). Returns the bytes read, 0 at EOF or
+ * when nothing came, -1 when the connection was freed. */
+static ssize_t client_gather(struct conn *c, size_t cap, const char *eof_result)
 {
-    struct conn *c = arg;
-    if (c->state != CONN_HEADER)
+    struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
+    size_t have = evbuffer_get_length(sv->q);
+    if (have >= cap) {
+        read_off(c, CLIENT); /* resumed when the relay starts */
+        return 0;
+    }
+    char buf[16384];
+    size_t want = cap - have < sizeof(buf) ? cap - have : sizeof(buf);
+    ssize_t r = read(cl->fd, buf, want);
+    if (r > 0) {
+        evbuffer_add(sv->q, buf, (size_t)r);
+        c->up += (size_t)r;
+        c->px->bytes_up += (size_t)r;
+        return r;
+    }
+    if (r < 0 && again())
+        return 0;
+    if (r == 0 && !eof_result) {
+        cl->eof = true; /* relay what was sent, then half-close */
+        read_off(c, CLIENT);
+        return 0;
+    }
+    conn_free(c, r == 0 ? eof_result : "client_error");
+    return -1;
+}
+
+static void early_read(struct conn *c)
+{
+    client_gather(c, c->px->cfg.buffer, NULL);
+}
+
+static void header_read(struct conn *c)
+{
+    if (client_gather(c, PP_MAX_HEADER, "client_closed") < 0)
         return;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = c->side[SERVER].q;
     size_t len = evbuffer_get_length(in);
     if (len > PP_MAX_HEADER)
         len = PP_MAX_HEADER;
@@ -697,26 +721,24 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
     px->nconns++;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->client = bufferevent_socket_new(px->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct side *cl = &c->side[CLIENT];
+    cl->fd = fd;
+    c->last_active_ns = c->start_ns;
+    cl->rev = event_new(px->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
+    cl->wev = event_new(px->base, fd, EV_WRITE | EV_PERSIST, client_write_cb, c);
+    c->side[SERVER].q = evbuffer_new();
     c->timer = evtimer_new(px->base, deadline_cb, c);
-    if (!c->client || !c->timer) {
-        if (!c->client)
-            close(fd);
+    if (!cl->rev || !cl->wev || !c->side[SERVER].q || !c->timer) {
         conn_free(c, "out_of_memory");
         return;
     }
-    /* the client may send while we connect: keep at most one buffer of it */
-    bufferevent_setwatermark(c->client, EV_READ, 0, px->cfg.buffer);
+    c->state = CONN_HEADER;
+    read_on(c, CLIENT);
     if (trusted(px, peer)) {
-        c->state = CONN_HEADER;
-        bufferevent_setcb(c->client, header_read_cb, NULL, client_wait_event_cb, c);
-        bufferevent_enable(c->client, EV_READ);
         struct timeval tv = ms_tv(px->cfg.connect_timeout_ms);
         evtimer_add(c->timer, &tv);
         return;
     }
-    c->state = CONN_HEADER; /* no header expected: move on at once */
-    bufferevent_setcb(c->client, early_read_cb, NULL, client_wait_event_cb, c);
-    bufferevent_enable(c->client, EV_READ);
+    /* no header expected: move on at once */
     route_client(c);
 }

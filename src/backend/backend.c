@@ -383,13 +383,23 @@ static void request_cb(struct evhttp_request *req, void *arg)
     struct server *s = arg;
     uint64_t t0 = clock_now_ns();
     slowguard_request_start(s->guard, req);
+    /* the endpoint first, so that every answer, refusals too, is counted
+     * under the endpoint that was asked for in /metrics */
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path)
+        path = "";
+    enum endpoint ep = EP_OTHER;
+    for (enum endpoint e = 0; e < EP_OTHER; e++)
+        if (!strcmp(path, metrics_endpoint_path(e)))
+            ep = e;
     /* libevent's limits are set higher (see serve) so that these get JSON */
     if (header_bytes(req) > (size_t)s->cfg.max_header_bytes) {
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "the request line and headers are larger than %ld bytes (--max-header-bytes)",
                  s->cfg.max_header_bytes);
-        reply_error(s, req, EP_OTHER, 400, msg, NULL, t0);
+        reply_error(s, req, ep, 400, msg, NULL, t0);
         return;
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -397,17 +407,13 @@ static void request_cb(struct evhttp_request *req, void *arg)
         char msg[160];
         snprintf(msg, sizeof(msg), "the request body is larger than %ld bytes (--max-body-bytes)",
                  s->cfg.max_body_bytes);
-        reply_error(s, req, EP_OTHER, 413, msg, NULL, t0);
+        reply_error(s, req, ep, 413, msg, NULL, t0);
         return;
     }
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!path)
-        path = "";
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     bool bench = !strcmp(path, "/api/rds/benchmark");
     if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && !(bench && m == EVHTTP_REQ_POST)) {
-        reply_error(s, req, EP_OTHER, 405, bench ? "use GET or POST" : "use GET", NULL, t0);
+        reply_error(s, req, ep, 405, bench ? "use GET or POST" : "use GET", NULL, t0);
         return;
     }
     if (bench)

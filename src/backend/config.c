@@ -304,7 +304,44 @@ int config_check(const struct backend_config *c, char *err, size_t errlen)
                      "percent-encoded");
             return -1;
         }
+        /* values libpq would only reject at every connect attempt, while the
+         * backend runs on without a database: port(s) and sslmode */
+        const char *bad = NULL, *what = NULL;
+        char badval[64] = "";
+        for (PQconninfoOption *o = opts; o->keyword && !bad; o++) {
+            if (!o->val || !*o->val)
+                continue;
+            if (!strcmp(o->keyword, "port")) {
+                /* a list, one per host: "5432,5433" */
+                for (const char *p = o->val; *p && !bad;) {
+                    size_t n = strcspn(p, ",");
+                    char one[16];
+                    long v;
+                    snprintf(one, sizeof(one), "%.*s", (int)(n < 15 ? n : 15), p);
+                    if (n && (n >= sizeof(one) || parse_long(one, 1, 65535, &v) < 0)) {
+                        bad = "port";
+                        what = "a port from 1 to 65535 (one per host, comma-separated)";
+                        snprintf(badval, sizeof(badval), "%.*s", (int)(n < 40 ? n : 40), p);
+                    }
+                    p += n + (p[n] == ',');
+                }
+            } else if (!strcmp(o->keyword, "sslmode")) {
+                bool ok = false;
+                for (size_t i = 0; i < sizeof(sslmodes) / sizeof(sslmodes[0]); i++)
+                    ok |= !strcmp(o->val, sslmodes[i]);
+                if (!ok) {
+                    bad = "sslmode";
+                    what = "disable, allow, prefer, require, verify-ca or verify-full";
+                    snprintf(badval, sizeof(badval), "%.40s", o->val);
+                }
+            }
+        }
         PQconninfoFree(opts);
+        if (bad) {
+            snprintf(err, errlen, "DATABASE_URL (--database-url) has %s '%s'; use %s", bad, badval,
+                     what);
+            return -1;
+        }
     }
     if (c->sslrootcert) {
         struct stat st;

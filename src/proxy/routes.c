@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char sqlite_schema[] =
     "CREATE TABLE IF NOT EXISTS routes (\n"
@@ -140,6 +142,25 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+/* When path's directory does not exist, a hint saying so (creating the
+ * table would fail too), else NULL. */
+static const char *missing_dir_hint(const char *path, char *buf, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return NULL;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return NULL;
+    snprintf(buf, len,
+             "the directory '%s' does not exist; create it (mkdir -p) or choose another "
+             "--routes path",
+             dir);
+    return buf;
+}
+
 int routes_load_sqlite(const char *path, const char *app, struct route_table *out, char *err,
                        size_t errlen)
 {
@@ -149,8 +170,10 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     size_t cap = 0;
     int ret = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open routing table '%s': %s (" ROUTES_CREATE_HINT ")", path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
+        char hint[PATH_MAX + 100];
+        const char *dirhint = missing_dir_hint(path, hint, sizeof(hint));
+        snprintf(err, errlen, "cannot open routing table '%s': %s (%s)", path,
+                 db ? sqlite3_errmsg(db) : "out of memory", dirhint ? dirhint : ROUTES_CREATE_HINT);
         goto cleanup;
     }
     sqlite3_busy_timeout(db, 2000);
@@ -308,9 +331,14 @@ static int store_open(struct store *s, const struct routes_opts *o, bool create,
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(o->file, &s->db, flags, NULL) != SQLITE_OK) {
-        fprintf(stderr, "edgebench proxy routes: cannot open '%s': %s%s\n", o->file,
-                s->db ? sqlite3_errmsg(s->db) : "out of memory",
-                create ? "" : " (" ROUTES_CREATE_HINT ")");
+        char hint[PATH_MAX + 100];
+        const char *dirhint = missing_dir_hint(o->file, hint, sizeof(hint));
+        fprintf(stderr, "edgebench proxy routes: cannot open '%s': %s%s%s%s\n", o->file,
+                s->db ? sqlite3_errmsg(s->db) : "out of memory", dirhint || !create ? " (" : "",
+                dirhint  ? dirhint
+                : create ? ""
+                         : ROUTES_CREATE_HINT,
+                dirhint || !create ? ")" : "");
         return -1;
     }
     sqlite3_busy_timeout(s->db, 5000);

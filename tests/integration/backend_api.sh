@@ -174,6 +174,12 @@ check "usage error exits 2" bash -c '"$1" backend --port 0 2>/dev/null; [ $? -eq
 out=$(env -u DB_HOST DATABASE_URL='postgresql://u:hunter2@[::1' "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?
 check "malformed DATABASE_URL: exit 2 naming it, never echoing it ($rc)" \
   bash -c '[ $1 = 2 ] && grep -q DATABASE_URL <<<"$2" && ! grep -q hunter2 <<<"$2"' _ "$rc" "$out"
+for u in 'postgresql://u:hunter2@db:54x2/contacts' 'postgresql://u:hunter2@a:5432,b:70000/contacts' \
+  'postgresql://u:hunter2@db/contacts?sslmode=maybe'; do
+  out=$(env -u DB_HOST DATABASE_URL="$u" "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?
+  check "DATABASE_URL with a bad port or sslmode: exit 2 naming the value, not the password ($rc: $out)" \
+    bash -c '[ $1 = 2 ] && grep -qE "has (port .54x2.|port .70000.|sslmode .maybe.)" <<<"$2" && ! grep -q hunter2 <<<"$2"' _ "$rc" "$out"
+done
 out=$("$EB" backend --listen 127.0.0.1 --port "$(free_port)" --db-sslrootcert /nonexistent/ca.pem 2>&1); rc=$?
 check "--db-sslrootcert missing file: exit 2 naming it ($rc)" \
   bash -c '[ $1 = 2 ] && grep -q "/nonexistent/ca.pem" <<<"$2"' _ "$rc" "$out"

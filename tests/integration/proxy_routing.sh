@@ -208,5 +208,7 @@ out=$(msg proxy routes init --routes "$T/init.db")
 check "routes init again says it was there ($out)" bash -c 'grep -q "already exists" <<<"$1" && grep -q "rc=0" <<<"$1"' _ "$out"
 out=$(msg proxy routes remove --routes "$T/init.db" --id 999)
 check "routes remove --id 999 names the id ($out)" bash -c 'grep -q "no route with id 999" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy routes init --routes "$T/no/such/dir/r.db")
+check "routes init in a missing directory says so, not 'routes init' ($out)" bash -c 'grep -q "the directory .*/no/such/dir. does not exist" <<<"$1" && ! grep -q "routes init --routes" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
 out=$(msg proxy routes list --routes "$T/missing.db")
 check "a missing table hints routes init then routes add ($out)" bash -c 'grep -q "routes init --routes" <<<"$1" && grep -q "then add backends with .edgebench proxy routes add" <<<"$1"' _ "$out"

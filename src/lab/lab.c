@@ -189,6 +189,19 @@ static int prepare_out(struct lab *lab)
                  lab->out);
         return -1;
     }
+    /* never overwrite an earlier run's results */
+    static const char *const mine[] = {"results.json", "results.md", "results.csv", "results.svg",
+                                       "report.html"};
+    for (size_t i = 0; !lab->out_created && i < sizeof(mine) / sizeof(mine[0]); i++) {
+        struct stat fst;
+        if (sys_path(path, sizeof(path), lab->out, mine[i]) == 0 && stat(path, &fst) == 0) {
+            snprintf(lab->err, sizeof(lab->err),
+                     "%s%s: already holds results (%s); choose another directory, or move them "
+                     "away first",
+                     what, lab->out, mine[i]);
+            return -1;
+        }
+    }
     if (sys_path(path, sizeof(path), lab->out, ".edgebench-probe.XXXXXX") < 0) {
         snprintf(lab->err, sizeof(lab->err), "%s%s: path too long", what, lab->out);
         return -1;

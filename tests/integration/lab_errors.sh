@@ -53,7 +53,8 @@ check "lab cleanup --bogus calls itself 'edgebench lab cleanup'" grep -q "^edgeb
 # A bad --out is a usage error found before anything starts.
 mkdir -p "$T/outtmp"
 : >"$T/afile"
-for out in "$T/afile" "$T/afile/sub" /proc/edgebench-nonexistent; do
+mkdir -p "$T/earlier" && echo '{"kept":true}' >"$T/earlier/results.json"
+for out in "$T/afile" "$T/afile/sub" /proc/edgebench-nonexistent "$T/earlier"; do
   SECONDS=0
   TMPDIR="$T/outtmp" "$EB" lab --regions lhr --iterations 2 --out "$out" >/dev/null 2>"$T/out.err"
   rc=$?
@@ -63,6 +64,7 @@ for out in "$T/afile" "$T/afile/sub" /proc/edgebench-nonexistent; do
   check "--out $out: no 'regions failed'" bash -c "! grep -q 'regions failed' '$T/out.err'"
 done
 check "bad --out: nothing started in TMPDIR" [ -z "$(ls -A "$T/outtmp")" ]
+check "an earlier run's results are left as they were" grep -q '"kept":true' "$T/earlier/results.json"
 
 mkdir -p "$T/empty" "$T/tmp"
 TMPDIR="$T/tmp" EDGEBENCH_PG_ROOT="$T/empty" "$EB" lab --regions lhr --out "$T/o1" >/dev/null 2>"$T/nopg.err"

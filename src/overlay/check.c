@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static int problem(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,6 +126,14 @@ int check_settings(const struct plan *p, FILE *out)
                      "database address %s is inside the overlay subnet %s; fix: choose a "
                      "--subnet that does not overlap the hub's network",
                      p->db_host, p->subnet);
+    else if (!strcasecmp(p->db_host, "localhost") || !strcmp(p->db_host, "::1") ||
+             (!plan_ip_parse(p->db_host, &ip) && (ip >> 24) == 127))
+        n += problem(out,
+                     "database host '%s' is a loopback address: the hub forwards the spokes' "
+                     "packets to it (DNAT), and Linux drops forwarded packets to loopback; "
+                     "fix: use --db with an address of the database host on the hub's network "
+                     "(its VPC or LAN address, or the hub's own if PostgreSQL runs there)",
+                     p->db_host);
     if (p->hub_network[0]) {
         uint32_t hnet;
         int hprefix;

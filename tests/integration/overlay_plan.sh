@@ -168,6 +168,11 @@ check "render refuses a broken plan" bash -c "cd '$T' && cp -r base b2 && jq '.m
 bad_init() { "$EB" overlay init --hub-endpoint "${2:-203.0.113.10:51820}" --db db:5432 --regions "${3:-lhr}" --dir "b-$1" ${4:-} >/dev/null 2>err.txt; }
 "$EB" overlay init --db 10.0.0.1 --dir b-miss >/dev/null 2>err.txt
 check "init names the missing flags" [ $? -eq 2 ] && grep -q "missing --hub-endpoint, --regions" err.txt && [ ! -e b-miss ]
+for lo in 127.0.0.1 127.1.2.3:6543 localhost '[::1]:5432'; do
+  "$EB" overlay init --hub-endpoint 203.0.113.10:51820 --db "$lo" --regions lhr --dir b-lo >/dev/null 2>err.txt
+  check "init --db $lo (loopback: the hub cannot forward to it) rejected with the fix" \
+    [ $? -eq 2 ] && grep -q "loopback address" err.txt && grep -q "fix:" err.txt && [ ! -e b-lo ]
+done
 bad_init mtu "" "" "--mtu 9000"; check "init --mtu 9000 rejected (2)" [ $? -eq 2 ] && [ ! -e b-mtu ]
 bad_init ep "203.0.113.10"; check "init --hub-endpoint without port rejected" [ $? -eq 2 ] && [ ! -e b-ep ]
 bad_init reg "" "lhr,xyz"; check "init unknown region rejected" [ $? -eq 2 ] && grep -q "xyz" err.txt && [ ! -e b-reg ]

@@ -291,6 +291,21 @@ void config_print_flags(FILE *f, unsigned scope)
 
 int config_check(const struct backend_config *c, char *err, size_t errlen)
 {
+    /* the region tags rows, log lines, headers and files: a code, not text */
+    if (c->region) {
+        size_t n = strlen(c->region);
+        bool ok = n >= 1 && n <= 32;
+        for (const char *p = c->region; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '-' || *p == '_' || *p == '.';
+        if (!ok) {
+            snprintf(err, errlen,
+                     "FLY_REGION (--region) '%.40s' is not a region code; use 1 to 32 letters, "
+                     "digits, '-', '_' or '.' (Fly.io sets e.g. lhr)",
+                     c->region);
+            return -1;
+        }
+    }
     if (c->database_url) {
         char *perr = NULL;
         PQconninfoOption *opts = PQconninfoParse(c->database_url, &perr);

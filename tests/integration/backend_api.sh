@@ -174,6 +174,9 @@ check "usage error exits 2" bash -c '"$1" backend --port 0 2>/dev/null; [ $? -eq
 out=$(env -u DB_HOST DATABASE_URL='postgresql://u:hunter2@[::1' "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?
 check "malformed DATABASE_URL: exit 2 naming it, never echoing it ($rc)" \
   bash -c '[ $1 = 2 ] && grep -q DATABASE_URL <<<"$2" && ! grep -q hunter2 <<<"$2"' _ "$rc" "$out"
+out=$(FLY_REGION='lhr"} 1' "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?
+check "FLY_REGION that is not a code: exit 2 naming FLY_REGION ($rc)" \
+  bash -c '[ $1 = 2 ] && grep -q "FLY_REGION (--region) .* is not a region code" <<<"$2"' _ "$rc" "$out"
 for u in 'postgresql://u:hunter2@db:54x2/contacts' 'postgresql://u:hunter2@a:5432,b:70000/contacts' \
   'postgresql://u:hunter2@db/contacts?sslmode=maybe'; do
   out=$(env -u DB_HOST DATABASE_URL="$u" "$EB" backend --listen 127.0.0.1 --port "$(free_port)" 2>&1); rc=$?

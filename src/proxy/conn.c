@@ -136,10 +136,26 @@ static void release_backend(struct conn *c)
     backend_unref(c->backend);
 }
 
+/* Closing with a reset, not a FIN: the peer must not take a cut-off
+ * stream for a complete one. */
+static void abort_fd(int fd)
+{
+    struct linger lg = {1, 0};
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 static void conn_free(struct conn *c, const char *result)
 {
     struct proxy *px = c->px;
     access_log(c, result);
+    /* a reset on one side, or the proxy cutting both, reaches the other
+     * side(s) as a reset */
+    bool cut = !strcmp(result, "drain_timeout");
+    if (cut || !strcmp(result, "backend_error"))
+        abort_fd(c->side[CLIENT].fd);
+    if (cut || !strcmp(result, "client_error"))
+        abort_fd(c->side[SERVER].fd);
     if (c->timer)
         event_free(c->timer);
     for (int i = 0; i < 2; i++) {
@@ -416,11 +432,20 @@ static void relay_write(struct conn *c, int t)
 /* A timeout on a side's read event: the connection was silent both ways
  * for --idle-timeout; on a write event: that side took nothing for that
  * long. */
-static void relay_idle(struct conn *c, bool writing)
+static void relay_idle(struct conn *c, struct event *ev, bool writing)
 {
     uint64_t idle = (uint64_t)(c->px->cfg.idle_timeout_ms * 1e6);
-    if (writing || clock_now_ns() - c->last_active_ns >= idle)
+    uint64_t quiet = clock_now_ns() - c->last_active_ns;
+    /* the timer ran from when the event was armed; traffic since (the
+     * other direction's) moves the deadline: wait for what is left of it,
+     * not for a whole new period (within a millisecond is due now) */
+    if (writing || quiet + 1000000 >= idle) {
         conn_free(c, "idle_timeout");
+        return;
+    }
+    uint64_t left = idle - quiet;
+    struct timeval tv = {(time_t)(left / 1000000000), (suseconds_t)(left % 1000000000 / 1000)};
+    event_add(ev, &tv);
 }
 
 static void header_read(struct conn *c);
@@ -433,7 +458,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     if (what & EV_TIMEOUT)
-        relay_idle(c, false);
+        relay_idle(c, c->side[CLIENT].rev, false);
     else if (c->state == CONN_HEADER)
         header_read(c);
     else if (c->state == CONN_CONNECTING)
@@ -444,16 +469,18 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 
 static void server_read_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct conn *c = arg;
     if (what & EV_TIMEOUT)
-        relay_idle(arg, false);
+        relay_idle(c, c->side[SERVER].rev, false);
     else
         relay_read(arg, SERVER);
 }
 
 static void client_write_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct conn *c = arg;
     if (what & EV_TIMEOUT)
-        relay_idle(arg, true);
+        relay_idle(c, c->side[CLIENT].wev, true);
     else
         relay_write(arg, CLIENT);
 }
@@ -467,7 +494,7 @@ static void server_write_cb(evutil_socket_t fd, short what, void *arg)
         if (!(what & EV_TIMEOUT)) /* the connect deadline is c->timer's */
             connected(c);
     } else if (what & EV_TIMEOUT) {
-        relay_idle(c, true);
+        relay_idle(c, c->side[SERVER].wev, true);
     } else {
         relay_write(c, SERVER);
     }

@@ -100,6 +100,12 @@ check "the connection within the cap stayed served throughout ($(tail -1 "$T/cap
 $TOOL hold 127.0.0.1:"$PP" 127.0.0.22 1.5 >"$T/idle.out" 2>&1
 check "idle connection closed after --idle-timeout ($(cat "$T/idle.out"))" grep -q "^lhrA EOF" "$T/idle.out"
 check "idle close logged" grep -q "result=idle_timeout" "$T/access2.log"
+# the deadline counts from the last byte either way, not from whenever a
+# timer last fired: a connection silent from the start goes after about one
+# --idle-timeout (600 ms), well before two
+$TOOL hold 127.0.0.1:"$PP" 127.0.0.24 1.5 >/dev/null 2>&1
+d=$(grep "client=127.0.0.24:" "$T/access2.log" | sed 's/.*duration_ms=\([0-9]*\).*/\1/')
+check "a silent connection closes after one --idle-timeout, not two (${d} ms)" test "${d:-9999}" -lt 1100
 # a client that stops reading in the middle of a download is idle too: the
 # bytes waiting for it (in the splice pipe) do not keep the connection open
 got=$($TOOL stall 127.0.0.1:"$PP" 127.0.0.23 64)

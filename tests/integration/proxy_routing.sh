@@ -85,6 +85,10 @@ sw=$(curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^edgebench_proxy_splice_w
 check "bulk went through splice(2), and waited for the late reader (spliced $sp bytes, $sw waits)" \
   test "${sp:-0}" -gt 1000000 -a "${sw:-0}" -gt 0
 
+# --- a backend that resets: the client sees a reset, not a clean end ---
+got=$($TOOL cut 127.0.0.1:"$PP" 127.1.0.8 100000)
+check "a backend reset reaches the client as a reset ($got)" bash -c '[[ "$1" =~ ^[0-9]+\ reset$ ]]' _ "$got"
+
 # --- hot reload: a live connection survives its backend leaving the table ---
 $TOOL hold 127.0.0.1:"$PP" 127.3.0.7 2.5 >"$T/hold.out" &
 HOLD=$!

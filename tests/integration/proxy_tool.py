@@ -17,6 +17,8 @@
   proxy_tool.py stall HOST:PORT SRC MB  asks the backend for MB and never reads;
                                         prints "closed" once the proxy closes the
                                         connection (30 s at most), else "open"
+  proxy_tool.py cut HOST:PORT SRC N      asks the backend for N bytes then a reset;
+                                        prints "BYTES eof" or "BYTES reset"
   proxy_tool.py keep HOST:PORT SRC STOPFILE  asks, prints "connected NAME" (flushed),
                                         then asks every 0.1 s on the same connection
                                         until STOPFILE exists (60 s at most); prints
@@ -111,6 +113,14 @@ async def serve_conn(name, reader, writer):
                         n -= min(n, len(block))
                         await writer.drain()
                     writer.close()
+                    return
+                if text.startswith("RESET "):
+                    # N bytes, then a reset (SO_LINGER 0), not a FIN
+                    writer.write(b"r" * int(text.split()[1]))
+                    await writer.drain()
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    writer.transport.abort()
                     return
                 if text.startswith("SINK"):
                     # bulk: count bytes until EOF, then answer the count
@@ -240,6 +250,19 @@ def main():
                 state = "closed"
                 break
         print(state)
+    elif cmd == "cut":
+        s = connect(sys.argv[2], sys.argv[3])
+        s.sendall(f"RESET {int(sys.argv[4])}\n".encode())
+        got, how = 0, "eof"
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += len(d)
+        except ConnectionResetError:
+            how = "reset"
+        print(got, how)
     elif cmd == "keep":
         s = connect(sys.argv[2], sys.argv[3])
         f = s.makefile("rb")

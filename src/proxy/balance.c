@@ -12,7 +12,8 @@
 
 const char *reason_name(enum reason r)
 {
-    static const char *const names[] = {"nearest", "affinity", "soft_limit", "failover", "pop"};
+    static const char *const names[] = {"nearest",  "affinity", "soft_limit",
+                                        "failover", "pop",      "hard_limit"};
     return (unsigned)r < REASON_COUNT ? names[r] : "?";
 }
 
@@ -238,13 +239,20 @@ struct backend *balance_pick(struct proxy *px, const struct sockaddr *client, co
     }
 
     size_t nc = 0;
+    double best_usable = 1e300; /* hard limits aside: to tell why a farther one was chosen */
     for (size_t i = 0; i < n; i++) {
         struct backend *b = px->backends[i];
         bool was_tried = false;
         for (size_t j = 0; j < ntried; j++)
             was_tried |= tried[j] == b;
-        if (was_tried || !backend_usable(b) || !under_hard(b))
+        if (was_tried || !backend_usable(b))
             continue;
+        if (!under_hard(b)) {
+            double full = balance_cost(px, b, have_pos, lat, lon);
+            if (full < best_usable)
+                best_usable = full;
+            continue;
+        }
         cand[nc] = b;
         cost[nc] = balance_cost(px, b, have_pos, lat, lon);
         nc++;
@@ -300,6 +308,8 @@ struct backend *balance_pick(struct proxy *px, const struct sockaddr *client, co
         goto cleanup;
     if (ntried > 0)
         *reason = REASON_FAILOVER;
+    else if (best_all > best_usable + PROXY_EQUAL_COST)
+        *reason = REASON_HARD_LIMIT;
     else if (best > best_all + PROXY_EQUAL_COST)
         *reason = REASON_SOFT_LIMIT;
     else if (!known)

@@ -721,6 +721,12 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
 {
     if (px->nconns >= px->cfg.max_conns || px->draining) {
         px->refused_cap++;
+        /* one access-log line for it too, like every connection */
+        struct conn r = {.px = px, .start_ns = clock_now_ns()};
+        memcpy(&r.client_addr, peer,
+               (size_t)peerlen < sizeof(r.client_addr) ? (size_t)peerlen : sizeof(r.client_addr));
+        strcpy(r.country, "--");
+        access_log(&r, px->draining ? "refused_draining" : "refused_max_conns");
         close(fd);
         return;
     }

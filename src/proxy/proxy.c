@@ -226,8 +226,14 @@ static void reload_routes(struct proxy *px, const char *why)
     char err[512];
     if (load_routes(px, err, sizeof(err)) < 0) {
         px->reloads_failed++;
-        log_warn("routing table rejected (%s): %s; keeping the last good table (%zu backends)", why,
-                 err, px->nbackends);
+        /* "create it with routes init" is advice for a start, not for a
+         * running proxy whose table went bad */
+        char *hint = strstr(err, " (" ROUTES_CREATE_HINT ")");
+        if (hint)
+            *hint = 0;
+        log_warn("routing table rejected (%s): %s; keeping the last good table (%zu backends); "
+                 "fix the table (edgebench proxy routes list shows what it holds), or restore it",
+                 why, err, px->nbackends);
         return;
     }
     px->reloads_ok++;
@@ -376,14 +382,16 @@ cleanup:
 
 void proxy_conn_gone(struct proxy *px)
 {
-    log_info("drained: every connection finished");
+    if (!px->cutting)
+        log_info("drained: every connection finished");
     event_base_loopexit(px->base, NULL);
 }
 
 static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct proxy *px = arg;
-    log_warn("drain timeout: closing %ld connections", px->nconns);
+    log_warn("drain timeout: cutting %ld connections still open (reset)", px->nconns);
+    px->cutting = true;
     conn_close_all(px);
     event_base_loopexit(px->base, NULL);
 }
@@ -392,7 +400,8 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct proxy *px = arg;
     if (px->draining) {
-        log_warn("second signal: closing %ld connections now", px->nconns);
+        log_warn("second signal: cutting %ld connections now (reset)", px->nconns);
+        px->cutting = true;
         conn_close_all(px);
         event_base_loopexit(px->base, NULL);
         return;
@@ -822,6 +831,29 @@ int proxy_main(int argc, char **argv)
         fprintf(stderr, "edgebench proxy: --listen '%s' is not ADDR:PORT (e.g. 0.0.0.0:8443)\n",
                 cfg->listen);
         return 2;
+    }
+    if (cfg->admin) {
+        char ahost[256];
+        uint16_t aport = 0;
+        if (parse_hostport(cfg->admin, ahost, sizeof(ahost), &aport) < 0 || !aport) {
+            fprintf(stderr,
+                    "edgebench proxy: --admin '%s' is not ADDR:PORT with a port from 1 to 65535 "
+                    "(e.g. 127.0.0.1:9100)\n",
+                    cfg->admin);
+            return 2;
+        }
+    }
+    if (cfg->routes_pg) {
+        char *perr = NULL;
+        PQconninfoOption *o = PQconninfoParse(cfg->routes_pg, &perr);
+        PQfreemem(perr); /* it may quote the value, password included */
+        if (!o) {
+            fprintf(stderr, "edgebench proxy: --routes-pg is not a libpq URI or conninfo string "
+                            "(its value is not shown: it may hold a password); use e.g. "
+                            "postgresql://USER:PASSWORD@HOST:5432/DBNAME\n");
+            return 2;
+        }
+        PQconninfoFree(o);
     }
     rc = 1;
     raise_nofile();

@@ -169,6 +169,14 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     struct route_table t = {0};
     size_t cap = 0;
     int ret = -1;
+    struct stat pst;
+    if (stat(path, &pst) == 0 && S_ISDIR(pst.st_mode)) {
+        snprintf(err, errlen,
+                 "routing table '%s' is a directory; --routes takes the SQLite file (e.g. "
+                 "%s/routing.db, made with 'edgebench proxy routes init --routes FILE')",
+                 path, path);
+        goto cleanup;
+    }
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         char hint[PATH_MAX + 100];
         const char *dirhint = missing_dir_hint(path, hint, sizeof(hint));

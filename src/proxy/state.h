@@ -35,6 +35,7 @@ enum reason {
     REASON_SOFT_LIMIT,
     REASON_FAILOVER,
     REASON_POP,
+    REASON_HARD_LIMIT, /* a nearer backend was at its hard limit */
     REASON_COUNT
 };
 const char *reason_name(enum reason r);
@@ -106,6 +107,7 @@ struct proxy {
     struct conn *conns; /* doubly linked list of live connections */
     long nconns;
     bool draining;
+    bool cutting; /* the drain ended early: what is left is being cut */
     struct event *drain_timer;
     uint64_t started_ns;
     uint64_t rng;

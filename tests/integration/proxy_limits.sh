@@ -74,6 +74,19 @@ check "the proxy reloaded to lhrA (soft 2) + cdg ($have)" test "$have" = "$(jq -
 soft=$($TOOL holdmany 127.0.0.1:"$PP" 0.5 127.0.0.11 127.0.0.12 127.0.0.13 2>&1)
 check "soft limit: first two to lhr, the third to cdg ($soft)" test "$soft" = "lhrA lhrA lhrA lhrA cdg cdg"
 check "the spill is logged as soft_limit" grep -q "backend=cdg/.* reason=soft_limit" "$T/access.log"
+
+# hard limit: lhr hard 1 -> the second concurrent client goes to cdg, logged as hard_limit
+python3 - "$DB" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE routes SET soft_limit = 0, hard_limit = 1 WHERE region = 'lhr'"); c.commit()
+PY
+for _ in $(seq 100); do
+  [ "$(curl -s "http://127.0.0.1:$ADMIN/api/backends" | jq '[.backends[] | select(.region == "lhr") | .hard_limit] == [1]')" = true ] && break
+  sleep 0.1
+done
+hard=$($TOOL holdmany 127.0.0.1:"$PP" 0.3 127.0.0.14 127.0.0.15 2>&1)
+check "hard limit: the first to lhr, the second to cdg ($hard)" test "$hard" = "lhrA lhrA cdg cdg"
+check "that spill is logged as hard_limit" grep -q "client=127.0.0.15:.*backend=cdg/.* reason=hard_limit" "$T/access.log"
 kill -TERM "$PROXY_PID"; wait "$PROXY_PID"
 
 # connection cap and idle timeout
@@ -93,6 +106,7 @@ got=$($TOOL ask 127.0.0.1:"$PP" 127.0.0.21 2>&1)
 ms=$((($(date +%s%N) - t0) / 1000000))
 touch "$T/cap1.stop"
 wait "$H"
+check "the refusal has its access-log line" grep -q "client=127.0.0.21:.* result=refused_max_conns" "$T/access2.log"
 check "over --max-conns: closed at once ($ms ms, python start included), no answer ($got)" \
   bash -c '! grep -q lhrA <<<"$1" && [ "$2" -lt 8000 ]' _ "$got" "$ms"
 check "the connection within the cap stayed served throughout ($(tail -1 "$T/cap1.out"))" \

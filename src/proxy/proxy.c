@@ -55,7 +55,7 @@ static void usage(FILE *f)
             "                            measured rtt_avg_ms from `edgebench run`\n"
             "  --affinity-ttl DUR        same client -> same backend for DUR (default 10m, 0 off)\n"
             "Health and failover:\n"
-            "  --health tcp|http:PATH|none  active checks (default tcp)\n"
+            "  --health tcp|http:/PATH|none  active checks (default tcp)\n"
             "  --health-interval DUR     (default 2s)      --health-timeout DUR (default 1s)\n"
             "  --rise N                  successes to come up (default 2)\n"
             "  --fall N                  failures to go down (default 3)\n"

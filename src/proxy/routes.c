@@ -375,6 +375,11 @@ static void store_close(struct store *s)
     PQfinish(s->pg);
 }
 
+/* The only constraint an edit can break: one row per app, address and port. */
+#define DUPLICATE_ROUTE                                                                            \
+    "a route with this app, address and port is already in the table ('edgebench proxy routes "    \
+    "list' shows it); remove or enable that one, or use another --port"
+
 /* Runs a statement with up to 8 text parameters ($1.. / ?1..). Returns the
  * number of affected rows, or -1. When id_out is given, the new row's id. */
 static long store_exec(struct store *s, const char *sql_pg, const char *sql_lite, int n,
@@ -389,7 +394,11 @@ static long store_exec(struct store *s, const char *sql_pg, const char *sql_lite
             if (id_out && st == PGRES_TUPLES_OK && PQntuples(r) > 0)
                 *id_out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         } else {
-            fprintf(stderr, "edgebench proxy routes: %s", PQerrorMessage(s->pg));
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state && !strcmp(state, "23505"))
+                fprintf(stderr, "edgebench proxy routes: " DUPLICATE_ROUTE "\n");
+            else
+                fprintf(stderr, "edgebench proxy routes: %s", PQerrorMessage(s->pg));
         }
         PQclear(r);
         return ret;
@@ -403,6 +412,10 @@ static long store_exec(struct store *s, const char *sql_pg, const char *sql_lite
         sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        fprintf(stderr, "edgebench proxy routes: " DUPLICATE_ROUTE "\n");
+        return -1;
+    }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         fprintf(stderr, "edgebench proxy routes: %s\n", sqlite3_errmsg(s->db));
         return -1;
@@ -410,6 +423,17 @@ static long store_exec(struct store *s, const char *sql_pg, const char *sql_lite
     if (id_out)
         *id_out = (long)sqlite3_last_insert_rowid(s->db);
     return sqlite3_changes(s->db);
+}
+
+/* One spelling per address (::1, not 0:0:0:0:0:0:0:1), so that the
+ * table's uniqueness, and remove --address, hold for the address and not
+ * for its text. Anything that is not an address is copied as it is. */
+static void canon_address(const char *in, char *out, size_t len)
+{
+    unsigned char raw[sizeof(struct in6_addr)];
+    int family = strchr(in, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(family, in, raw) != 1 || !inet_ntop(family, raw, out, (socklen_t)len))
+        snprintf(out, len, "%s", in);
 }
 
 static int cmd_add(struct store *s, const struct routes_opts *o)
@@ -431,8 +455,10 @@ static int cmd_add(struct store *s, const struct routes_opts *o)
         fprintf(stderr, "edgebench proxy routes add: %s\n", m ? m + 2 : err);
         return 2;
     }
-    const char *p[8] = {app,    o->region, o->address, o->port,
-                        weight, soft,      hard,       o->disabled ? "0" : "1"};
+    char canon[INET6_ADDRSTRLEN];
+    canon_address(o->address, canon, sizeof(canon));
+    const char *p[8] = {app,    o->region, canon, o->port,
+                        weight, soft,      hard,  o->disabled ? "0" : "1"};
     long id = 0;
     long n = store_exec(
         s,
@@ -467,7 +493,9 @@ static int cmd_remove(struct store *s, const struct routes_opts *o)
                     o->port);
             return 2;
         }
-        const char *p[3] = {o->address, o->port, o->app};
+        char canon[INET6_ADDRSTRLEN];
+        canon_address(o->address, canon, sizeof(canon));
+        const char *p[3] = {canon, o->port, o->app};
         n = store_exec(s,
                        "DELETE FROM " ROUTES_PG_TABLE " WHERE address = $1 AND port = $2::int "
                        "AND ($3::text IS NULL OR app = $3)",

@@ -214,5 +214,15 @@ out=$(msg proxy routes remove --routes "$T/init.db" --id 999)
 check "routes remove --id 999 names the id ($out)" bash -c 'grep -q "no route with id 999" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
 out=$(msg proxy routes init --routes "$T/no/such/dir/r.db")
 check "routes init in a missing directory says so, not 'routes init' ($out)" bash -c 'grep -q "the directory .*/no/such/dir. does not exist" <<<"$1" && ! grep -q "routes init --routes" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+msg proxy routes add --routes "$T/init.db" --region lhr --address 0:0:0:0:0:0:0:1 --port 7000 >/dev/null
+out=$(msg proxy routes add --routes "$T/init.db" --region lhr --address ::1 --port 7000)
+check "the same address spelled twice is one route: a duplicate, said plainly, exit 1 ($out)" bash -c 'grep -q "already in the table" <<<"$1" && ! grep -q UNIQUE <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+check "the address is stored in one spelling (::1)" bash -c '"$1" proxy routes list --routes "$2" | grep -q " ::1 "' _ "$EB" "$T/init.db"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$T" --geoip-csv "$T/geo.csv")
+check "--routes on a directory says so ($out)" bash -c 'grep -q "is a directory; --routes takes the SQLite file" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --admin nope)
+check "--admin nope: exit 2 with an example ($out)" bash -c 'grep -q "e.g. 127.0.0.1:9100" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes-pg 'not a url hunter2' --geoip-csv "$T/geo.csv")
+check "--routes-pg that does not parse: exit 2, the value never echoed ($out)" bash -c 'grep -q "is not a libpq URI" <<<"$1" && ! grep -q hunter2 <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
 out=$(msg proxy routes list --routes "$T/missing.db")
 check "a missing table hints routes init then routes add ($out)" bash -c 'grep -q "routes init --routes" <<<"$1" && grep -q "then add backends with .edgebench proxy routes add" <<<"$1"' _ "$out"

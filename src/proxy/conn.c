@@ -291,11 +291,33 @@ static bool settle(struct conn *c)
     for (int i = 0; i < 2; i++) {
         struct side *dst = &c->side[i], *src = &c->side[1 - i];
         if (src->eof && !dst->shut && queued(dst) == 0) {
+            /* later in this same loop iteration (c->timer is free during
+             * the relay): when the other side's EOF came in the same
+             * wake-up, as it does when both end together, its event runs
+             * first and both sockets simply close, with no shutdown */
+            event_active(c->timer, EV_TIMEOUT, 1);
+            break;
+        }
+    }
+    return true;
+}
+
+/* The deferred half of settle(): shut the write half of each side whose
+ * peer sent EOF and that was given everything before it. */
+static void settle_shutdowns(struct conn *c)
+{
+    struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
+    if (cl->eof && sv->eof && queued(cl) == 0 && queued(sv) == 0) {
+        conn_free(c, "ok");
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct side *dst = &c->side[i], *src = &c->side[1 - i];
+        if (src->eof && !dst->shut && queued(dst) == 0) {
             shutdown(dst->fd, SHUT_WR);
             dst->shut = true;
         }
     }
-    return true;
 }
 
 /* Moves what side s has to the other side: straight to its socket while
@@ -587,6 +609,10 @@ static void connected(struct conn *c)
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    if (c->state == CONN_RELAY) {
+        settle_shutdowns(c);
+        return;
+    }
     if (c->state == CONN_HEADER) {
         c->px->bad_proxy_header++;
         conn_free(c, "proxy_header_timeout");

@@ -140,22 +140,28 @@ static void metrics(struct proxy *px, struct evbuffer *o)
         (double)(clock_now_ns() - px->started_ns) / 1e9);
 }
 
-static json_t *backends_json(struct proxy *px)
+static json_t *backend_json(const struct backend *b)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < px->nbackends; i++) {
-        const struct backend *b = px->backends[i];
-        const struct route *r = &b->route;
-        json_array_append_new(
-            arr, json_pack(
-                     "{sI ss ss ss si sI sI sI sb sb sI sI sI sI sI}", "id", (json_int_t)r->id,
+    const struct route *r = &b->route;
+    return json_pack("{sI ss ss ss si sI sI sI sb sb sb sI sI sI sI sI}", "id", (json_int_t)r->id,
                      "app", r->app, "region", r->region, "address", r->address, "port",
                      (int)r->port, "weight", (json_int_t)r->weight, "soft_limit",
                      (json_int_t)r->soft_limit, "hard_limit", (json_int_t)r->hard_limit, "enabled",
-                     r->enabled, "healthy", b->healthy, "active", (json_int_t)b->active, "total",
-                     (json_int_t)b->total, "connect_failures", (json_int_t)b->failures, "checks_ok",
-                     (json_int_t)b->checks_ok, "checks_failed", (json_int_t)b->checks_failed));
-    }
+                     r->enabled, "healthy", b->healthy, "removed", b->retired, "active",
+                     (json_int_t)b->active, "total", (json_int_t)b->total, "connect_failures",
+                     (json_int_t)b->failures, "checks_ok", (json_int_t)b->checks_ok,
+                     "checks_failed", (json_int_t)b->checks_failed);
+}
+
+/* The table's backends, then those removed from it that still hold
+ * connections ("removed": true), so every open connection shows somewhere. */
+static json_t *backends_json(struct proxy *px)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < px->nbackends; i++)
+        json_array_append_new(arr, backend_json(px->backends[i]));
+    for (const struct backend *b = px->retired; b; b = b->rnext)
+        json_array_append_new(arr, backend_json(b));
     return arr;
 }
 

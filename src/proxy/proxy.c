@@ -91,6 +91,12 @@ void backend_unref(struct backend *b)
 {
     if (!b || --b->refs > 0)
         return;
+    if (b->rprev)
+        b->rprev->rnext = b->rnext;
+    else if (b->px && b->px->retired == b)
+        b->px->retired = b->rnext;
+    if (b->rnext)
+        b->rnext->rprev = b->rprev;
     health_stop(b);
     free(b);
 }
@@ -182,6 +188,12 @@ int proxy_apply_table(struct proxy *px, const struct route_table *t)
         struct backend *o = px->backends[j];
         o->retired = true;
         health_stop(o);
+        if (o->refs > 1) { /* connections still use it: keep it visible */
+            o->rnext = px->retired;
+            if (px->retired)
+                px->retired->rprev = o;
+            px->retired = o;
+        }
         backend_unref(o);
     }
     for (size_t i = 0; i < t->n; i++) {

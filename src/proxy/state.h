@@ -78,7 +78,8 @@ struct backend {
     long active;            /* connections counted at selection */
     uint64_t total, failures, checks_ok, checks_failed;
     int refs;
-    bool retired;
+    bool retired;                  /* out of the table; alive while connections hold it */
+    struct backend *rprev, *rnext; /* in px->retired while retired and held */
     struct proxy *px;
     struct event *check_timer;
     struct bufferevent *check_bev;
@@ -104,7 +105,8 @@ struct proxy {
     const struct region *pop;
     struct affinity *affinity;
     FILE *access_log;
-    struct conn *conns; /* doubly linked list of live connections */
+    struct conn *conns;      /* doubly linked list of live connections */
+    struct backend *retired; /* removed from the table, still serving */
     long nconns;
     bool draining;
     bool cutting; /* the drain ended early: what is left is being cut */

@@ -98,8 +98,17 @@ wait_line "$T/proxy.err" "reloaded (file changed): 6 backends" 40
 check "routing.db change reloaded" grep -q "reloaded (file changed): 6 backends" "$T/proxy.err"
 got=$($TOOL ask 127.0.0.1:"$PP" 127.3.0.8 | cut -d' ' -f1)
 check "new JP clients avoid the removed backend (got $got)" test "$got" != nrt
+j=$(curl -s "http://127.0.0.1:$ADMIN/api/backends")
+check "the removed backend still shows while it holds the live connection" \
+  jq -e --argjson p "$BP_nrt" '[.backends[] | select(.port == $p and .removed == true and .active == 1)] | length == 1' <<<"$j"
 wait "$HOLD"
 check "live connection kept its backend across the reload ($(cat "$T/hold.out"))" test "$(cat "$T/hold.out")" = "nrt nrt"
+gone=false
+for _ in $(seq 50); do
+  curl -s "http://127.0.0.1:$ADMIN/api/backends" | jq -e '[.backends[] | select(.removed)] | length == 0' >/dev/null && { gone=true; break; }
+  sleep 0.1
+done
+check "once its last connection ends, the removed backend is gone from the list" $gone
 "$EB" proxy routes add --routes "$DB" --region nrt --address 127.0.0.1 --port "$BP_nrt" >/dev/null
 wait_line "$T/proxy.err" "reloaded (file changed): 7 backends" 40
 

@@ -326,7 +326,10 @@ static void settle_shutdowns(struct conn *c)
  * bulk transfer) the rest go by splice until the socket is drained. The
  * bytes waiting toward the other side stay under --buffer: past it, s is
  * not read until they drain. */
-static void relay_read(struct conn *c, int s)
+/* Below this, what a read brought is a message, not part of a transfer. */
+#define SMALL_MESSAGE 4096
+
+static void relay_read_from(struct conn *c, int s, bool may_peek)
 {
     static char chunk[256 * 1024]; /* one thread: one scratch buffer */
     struct proxy *px = c->px;
@@ -407,7 +410,22 @@ static void relay_read(struct conn *c, int s)
     }
     if (moved)
         c->last_active_ns = clock_now_ns();
-    settle(c);
+    if (!settle(c))
+        return;
+    /* A small request went straight through to the backend: look for the
+     * answer at once, as HAProxy does, before going back to sleep.
+     * A backend on the same host (or one the proxy shares a machine with)
+     * has often answered already, which spares a sleep and a wake-up; when
+     * it has not, this costs one read() that says EAGAIN. */
+    struct side *back = &c->side[t];
+    if (may_peek && s == CLIENT && moved && moved < SMALL_MESSAGE && !bulk && queued(dst) == 0 &&
+        back->reading && !back->eof && queued(src) == 0)
+        relay_read_from(c, t, false);
+}
+
+static void relay_read(struct conn *c, int s)
+{
+    relay_read_from(c, s, true);
 }
 
 /* Side t can take more of what waits for it: the pipe first, then q. */
@@ -565,6 +583,7 @@ static void start_relay(struct conn *c)
     }
     c->last_active_ns = clock_now_ns();
     /* the socket has just connected: it takes what waits at once */
+    bool sent_early = evbuffer_get_length(sv->q) > 0 && evbuffer_get_length(sv->q) < SMALL_MESSAGE;
     if (evbuffer_get_length(sv->q) && evbuffer_write(sv->q, sv->fd) < 0 && !again()) {
         conn_free(c, "backend_error");
         return;
@@ -575,7 +594,12 @@ static void start_relay(struct conn *c)
     read_on(c, SERVER);
     if (queued(sv) < px->cfg.buffer)
         read_on(c, CLIENT); /* not when it already sent EOF */
-    settle(c);
+    if (!settle(c))
+        return;
+    /* the request is on its way: the answer may be there already (see
+     * relay_read_from) */
+    if (sent_early && queued(sv) == 0)
+        relay_read_from(c, SERVER, false);
 }
 
 static void connect_failed(struct conn *c, const char *why)

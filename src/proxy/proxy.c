@@ -351,7 +351,17 @@ static int load_rtt(struct proxy *px, const char *path, char *err, size_t errlen
     int ret = -1;
     json_t *regions = root ? json_object_get(root, "regions") : NULL;
     if (!root) {
-        snprintf(err, errlen, "--rtt-from '%s': %s (line %d)", path, je.text, je.line);
+        struct stat st;
+        if (stat(path, &st) < 0)
+            snprintf(err, errlen,
+                     "--rtt-from '%s': %s; give the results.json that `edgebench run` (or the "
+                     "lab) wrote",
+                     path, strerror(errno));
+        else
+            snprintf(err, errlen,
+                     "--rtt-from '%s' is not JSON (line %d: %s); give the results.json that "
+                     "`edgebench run` (or the lab) wrote",
+                     path, je.line, je.text);
         goto cleanup;
     }
     if (!json_is_array(regions)) {

@@ -233,5 +233,9 @@ out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --a
 check "--admin nope: exit 2 with an example ($out)" bash -c 'grep -q "e.g. 127.0.0.1:9100" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
 out=$(msg proxy --listen 127.0.0.1:1 --routes-pg 'not a url hunter2' --geoip-csv "$T/geo.csv")
 check "--routes-pg that does not parse: exit 2, the value never echoed ($out)" bash -c 'grep -q "is not a libpq URI" <<<"$1" && ! grep -q hunter2 <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --rtt-from "$T/nosuch.json")
+check "--rtt-from missing: names it and what to give ($out)" bash -c 'grep -q "rtt-from .*nosuch.json.: No such file" <<<"$1" && grep -q "results.json" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --rtt-from "$T/geo.csv")
+check "--rtt-from not JSON: says so ($out)" bash -c 'grep -q "is not JSON" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
 out=$(msg proxy routes list --routes "$T/missing.db")
 check "a missing table hints routes init then routes add ($out)" bash -c 'grep -q "routes init --routes" <<<"$1" && grep -q "then add backends with .edgebench proxy routes add" <<<"$1"' _ "$out"

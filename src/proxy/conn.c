@@ -750,6 +750,8 @@ static void header_read(struct conn *c)
         return;
     }
     evbuffer_drain(in, (size_t)n);
+    c->up -= (size_t)n; /* the header is ours, not the client's bytes */
+    c->px->bytes_up -= (size_t)n;
     event_del(c->timer);
     if (!h.local) {
         c->client_addr = h.src;

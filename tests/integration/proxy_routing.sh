@@ -159,6 +159,8 @@ got=$($TOOL ask 127.0.0.1:"$PA" 127.3.0.11)
 check "through A then B: B routes by the client A saw, JP -> nrt, v2 carries it ($got)" \
   test "$got" = "nrt pp=127.3.0.11 hello"
 check "B logs the real client" grep -q "client=127.3.0.11:[0-9]* country=JP" "$T/b.log"
+check "B counts the client's bytes, not the PROXY header: 6 up, as A does" \
+  bash -c 'grep "client=127.3.0.11:" "$1" | grep -q " bytes_up=6 " && grep "client=127.3.0.11:" "$2" | grep -q " bytes_up=6 "' _ "$T/b.log" "$T/a.log"
 got=$($TOOL pp1 127.0.0.1:"$PB" 127.3.0.12)
 check "a PROXY header from the trusted peer is honoured ($got)" test "${got%% *}" = nrt
 got=$(python3 - "$PB" <<'PY'

@@ -8,7 +8,6 @@ psqlc -c "create database contacts" >/dev/null
 export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts
 "$EB" db init >"$T/init.log" 2>&1 || die "db init: $(cat "$T/init.log")"
 rows() { psqlc -d contacts -c "select count(*) from contacts"; }
-jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
 
 P=$(free_port)
 U="http://127.0.0.1:$P"

@@ -4,7 +4,6 @@
 # winning over DB_*, db init (idempotent, least privilege, a clear message
 # without CREATEROLE), db clean, and every diagnosis of db check.
 . "$(dirname "$0")/../lib/harness.sh"
-jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
 pg_start
 PW='p a"s'"'"'s\=w'
 psqlc >/dev/null <<SQL

@@ -9,16 +9,6 @@ psqlc -c "create database contacts" >/dev/null
 export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts
 "$EB" db init >"$T/init.log" 2>&1 || die "db init: $(cat "$T/init.log")"
 rows() { psqlc -d contacts -c "select count(*) from contacts"; }
-jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
-# wait_lock: until another session holds the exclusive lock on contacts
-wait_lock() {
-  local i
-  for i in $(seq 100); do
-    [ "$(psqlc -d contacts -c "select count(*) from pg_locks where relation = 'contacts'::regclass and mode = 'AccessExclusiveLock' and granted")" -gt 0 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 P=$(free_port)
 U="http://127.0.0.1:$P"

@@ -4,16 +4,6 @@
 # are counted, never timed), and restarted (the next benchmark succeeds
 # without restarting the backend); /api/rds/health tells the truth throughout.
 . "$(dirname "$0")/../lib/harness.sh"
-jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
-# wait_lock: until another session holds the exclusive lock on contacts
-wait_lock() {
-  local i
-  for i in $(seq 100); do
-    [ "$(psqlc -d contacts -c "select count(*) from pg_locks where relation = 'contacts'::regclass and mode = 'AccessExclusiveLock' and granted")" -gt 0 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 pg_start
 pg_stop
 export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=contacts DB_CONNECT_TIMEOUT=2

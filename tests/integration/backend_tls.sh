@@ -5,7 +5,6 @@
 # rds.force_ssl=1) refuses an unencrypted connection and db check says to use
 # DB_SSLMODE=require, which then works.
 . "$(dirname "$0")/../lib/harness.sh"
-jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
 command -v openssl >/dev/null || die "openssl is needed"
 pg_start
 C="$T/certs"; mkdir -p "$C"

@@ -106,3 +106,14 @@ wait_http() {
 
 # http_code URL [curl args]
 http_code() { local u=$1; shift; curl -s -o /dev/null -w '%{http_code}' "$@" "$u"; }
+# jqt FILTER JSON: the JSON text satisfies the jq filter
+jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
+# wait_lock: until another session holds the exclusive lock on table contacts
+wait_lock() {
+  local i
+  for i in $(seq 100); do
+    [ "$(psqlc -d contacts -c "select count(*) from pg_locks where relation = 'contacts'::regclass and mode = 'AccessExclusiveLock' and granted")" -gt 0 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}

@@ -69,7 +69,7 @@ for pair in US:iad:Virginia AU:syd:Sydney; do
   check "$cc: the recorded URL is the proxy, via recorded in options" \
     jqe --arg u "http://127.0.0.1:$PP" '.options.via == $u and (.regions[0].url | startswith($u))' "$J"
   check "$cc: the proxy routed 127.0.0.1 as $cc to $want" \
-    grep -q "country=$cc backend=$want/127.0.0.1:${port[$want]}" "$T/access-$cc.log"
+    wait_line "$T/access-$cc.log" "country=$cc backend=$want/127.0.0.1:${port[$want]}" 50
   "$EB" report "$J" | cmp -s - "$T/out-$cc"
   check "$cc: report re-renders the table byte for byte" [ $? -eq 0 ]
 done

@@ -89,7 +89,7 @@ up_bg() {
   LAB_PID=$!
   _pids+=("$LAB_PID")
 }
-wait_line() { # FILE WORD [tries of 0.1 s]
+wait_lab_line() { # FILE WORD [tries of 0.1 s]: a line starting with WORD, while the lab lives
   local i
   for ((i = 0; i < ${3:-300}; i++)); do
     grep -q "^$2" "$1" 2>/dev/null && return 0
@@ -109,7 +109,7 @@ settle() { local i; for ((i = 0; i < 50; i++)); do [ "$(snap)" = "$s0" ] && retu
 
 # ---- a normal run ---------------------------------------------------------
 up_bg "$T/up1"
-wait_line "$T/up1" ready 400 || { cat "$T/up1" "$T/up1.err"; die "the lab did not come up"; }
+wait_lab_line "$T/up1" ready 400 || { cat "$T/up1" "$T/up1.err"; die "the lab did not come up"; }
 id=$(lab_id "$T/up1")
 ids+=("$id")
 for r in lhr iad syd; do
@@ -152,7 +152,7 @@ check "nothing left after a normal stop" settle
 
 # ---- SIGINT while it is being set up -------------------------------------
 up_bg "$T/up2"
-wait_line "$T/up2" hub-namespace 100
+wait_lab_line "$T/up2" hub-namespace 100
 ids+=("$(lab_id "$T/up2")")
 sleep 0.4
 kill -INT "$LAB_PID"
@@ -161,7 +161,7 @@ check "nothing left after SIGINT during set-up" settle
 
 # ---- a wireguard-go that dies takes the lab down --------------------------
 up_bg "$T/up3"
-wait_line "$T/up3" ready 400 || die "the lab did not come up (3)"
+wait_lab_line "$T/up3" ready 400 || die "the lab did not come up (3)"
 id=$(lab_id "$T/up3")
 ids+=("$id")
 kill -KILL $(ip netns pids "eb$id-iad")
@@ -171,7 +171,7 @@ check "nothing left after a component died" settle
 
 # ---- a lab killed with SIGKILL, then `netlab cleanup` ---------------------
 up_bg "$T/up4"
-wait_line "$T/up4" ready 400 || die "the lab did not come up (4)"
+wait_lab_line "$T/up4" ready 400 || die "the lab did not come up (4)"
 id=$(lab_id "$T/up4")
 ids+=("$id")
 kill -KILL "$LAB_PID"

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib/harness.sh"
 TOOL="python3 $(cd "$(dirname "$0")" && pwd)/proxy_tool.py"
 cd "$T" || exit 1
-wait_line() { local i; for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 stats() { python3 - "$1" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
@@ -50,7 +49,7 @@ for i in 0 1 2; do
   check "backend $i saw at most 20 at once (max $m)" test "$m" -le 20
 done
 check "admin never showed more than 20 active on one backend (peak $peak)" test "$peak" -le 20
-check "refusals are logged as no_backend" grep -q "result=no_backend" "$T/access.log"
+check "refusals are logged as no_backend" wait_line "$T/access.log" "result=no_backend" 50
 
 # soft limit: lhr soft 2 -> the third concurrent client goes to cdg
 "$EB" proxy routes remove --routes "$DB" --address 127.0.0.1 --port "${ports[1]}" >/dev/null
@@ -73,7 +72,7 @@ check "the proxy reloaded to lhrA (soft 2) + cdg ($have)" test "$have" = "$(jq -
 # and holds all three: the order is the test's, not the scheduler's.
 soft=$($TOOL holdmany 127.0.0.1:"$PP" 0.5 127.0.0.11 127.0.0.12 127.0.0.13 2>&1)
 check "soft limit: first two to lhr, the third to cdg ($soft)" test "$soft" = "lhrA lhrA lhrA lhrA cdg cdg"
-check "the spill is logged as soft_limit" grep -q "backend=cdg/.* reason=soft_limit" "$T/access.log"
+check "the spill is logged as soft_limit" wait_line "$T/access.log" "backend=cdg/.* reason=soft_limit" 50
 
 # hard limit: lhr hard 1 -> the second concurrent client goes to cdg, logged as hard_limit
 python3 - "$DB" <<'PY'
@@ -86,7 +85,7 @@ for _ in $(seq 100); do
 done
 hard=$($TOOL holdmany 127.0.0.1:"$PP" 0.3 127.0.0.14 127.0.0.15 2>&1)
 check "hard limit: the first to lhr, the second to cdg ($hard)" test "$hard" = "lhrA lhrA cdg cdg"
-check "that spill is logged as hard_limit" grep -q "client=127.0.0.15:.*backend=cdg/.* reason=hard_limit" "$T/access.log"
+check "that spill is logged as hard_limit" wait_line "$T/access.log" "client=127.0.0.15:.*backend=cdg/.* reason=hard_limit" 50
 kill -TERM "$PROXY_PID"; wait "$PROXY_PID"
 
 # connection cap and idle timeout
@@ -106,14 +105,14 @@ got=$($TOOL ask 127.0.0.1:"$PP" 127.0.0.21 2>&1)
 ms=$((($(date +%s%N) - t0) / 1000000))
 touch "$T/cap1.stop"
 wait "$H"
-check "the refusal has its access-log line" grep -q "client=127.0.0.21:.* result=refused_max_conns" "$T/access2.log"
+check "the refusal has its access-log line" wait_line "$T/access2.log" "client=127.0.0.21:.* result=refused_max_conns" 50
 check "over --max-conns: closed at once ($ms ms, python start included), no answer ($got)" \
   bash -c '! grep -q lhrA <<<"$1" && [ "$2" -lt 8000 ]' _ "$got" "$ms"
 check "the connection within the cap stayed served throughout ($(tail -1 "$T/cap1.out"))" \
   bash -c 'tail -1 "$1" | grep -qE "^kept lhrA answered=([0-9]+) asked=\1$"' _ "$T/cap1.out"
 $TOOL hold 127.0.0.1:"$PP" 127.0.0.22 1.5 >"$T/idle.out" 2>&1
 check "idle connection closed after --idle-timeout ($(cat "$T/idle.out"))" grep -q "^lhrA EOF" "$T/idle.out"
-check "idle close logged" grep -q "result=idle_timeout" "$T/access2.log"
+check "idle close logged" wait_line "$T/access2.log" "result=idle_timeout" 50
 # the deadline counts from the last byte either way, not from whenever a
 # timer last fired: a connection silent from the start goes after about one
 # --idle-timeout (600 ms), well before two
@@ -125,5 +124,5 @@ check "a silent connection closes after one --idle-timeout, not two (${d} ms)" t
 got=$($TOOL stall 127.0.0.1:"$PP" 127.0.0.23 64)
 check "a client that stops reading is closed after --idle-timeout ($got)" test "$got" = closed
 check "that close is logged as idle_timeout, after some bytes" \
-  grep -qE "client=127.0.0.23:.* bytes_down=[1-9][0-9]* .*result=idle_timeout" "$T/access2.log"
+  wait_line "$T/access2.log" "client=127.0.0.23:.* bytes_down=[1-9][0-9]* .*result=idle_timeout" 50
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/proxy2.err'"

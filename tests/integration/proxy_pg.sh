@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib/harness.sh"
 TOOL="python3 $(cd "$(dirname "$0")" && pwd)/proxy_tool.py"
 cd "$T" || exit 1
-wait_line() { local i; for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 pg_start
 URL="postgresql://postgres@127.0.0.1:$PGPORT/postgres"
 L=$(free_port); C=$(free_port)

@@ -106,6 +106,13 @@ wait_http() {
 
 # http_code URL [curl args]
 http_code() { local u=$1; shift; curl -s -o /dev/null -w '%{http_code}' "$@" "$u"; }
+# wait_line FILE PATTERN [TRIES]: until FILE has a line matching PATTERN
+# (grep basic regex), polling every 0.1 s, 100 times unless told
+wait_line() {
+  local i
+  for ((i = 0; i < ${3:-100}; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
 # jqt FILTER JSON: the JSON text satisfies the jq filter
 jqt() { jq -e "$1" >/dev/null 2>&1 <<<"$2"; }
 # wait_lock: until another session holds the exclusive lock on table contacts

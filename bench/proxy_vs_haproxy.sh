@@ -2,16 +2,18 @@
 # edgebench proxy against HAProxy 2.6 (Debian, TCP mode, one thread each) on
 # the same machine, the same backend (nginx) and in the same run:
 #   1. added latency over a direct connection, p50 and p99 (wrk, 1 connection)
-#   2. new connections per second (wrk, Connection: close)
+#   2. new connections per second (wrk, Connection: close), in alternating
+#      rounds, and the median of the rounds' ratios
 #   3. bulk throughput: 1 GB through one connection (curl)
 #   4. memory per idle connection with 10,000 connections held
 # Prints each figure and the ratio edgebench / HAProxy. Needs: haproxy,
 # nginx-light, wrk, curl, python3 (scripts/deps.sh bench).
 # Usage: bench/proxy_vs_haproxy.sh   (EB_BIN=path to use a built binary;
-#        BENCH_SECS=5 per wrk run; IDLE_CONNS=10000)
+#        BENCH_SECS=5 per wrk run; CPS_ROUNDS=5 rounds of part 2; IDLE_CONNS=10000)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${BENCH_SECS:-5}
+ROUNDS=${CPS_ROUNDS:-5}
 IDLE=${IDLE_CONNS:-10000}
 for t in haproxy nginx wrk curl python3; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing; run scripts/deps.sh bench" >&2; exit 1; }
@@ -122,13 +124,25 @@ a=$p50_edgebench-$p50_direct; b=$p50_haproxy-$p50_direct
 print(f'   ratio added p50 edgebench/haproxy: {a/b:.2f}' if b > 0 else '   haproxy added no measurable p50')"
 
 echo
-echo "2. new connections per second (Connection: close, 2 threads x 32 connections, ${SECS}s)"
-for n in direct:$NG haproxy:$HA edgebench:$EP; do
-  name=${n%%:*}; p=${n#*:}
-  wrk -t2 -c32 -d"${SECS}s" -H 'Connection: close' "http://127.0.0.1:$p/" >"$W/cps.$name" 2>&1
-  printf '   %-10s %10s conn/s\n' "$name" "$(rps "$W/cps.$name")"
+echo "2. new connections per second (Connection: close, 2 threads x 32 connections, ${SECS}s;"
+echo "   $ROUNDS rounds, haproxy and edgebench in turn: this machine's noise moves a single run by 10 %)"
+wrk -t2 -c32 -d"${SECS}s" -H 'Connection: close' "http://127.0.0.1:$NG/" >"$W/cps.direct" 2>&1
+printf '   %-10s %10s conn/s\n' direct "$(rps "$W/cps.direct")"
+ratios=()
+for r in $(seq "$ROUNDS"); do
+  for n in haproxy:$HA edgebench:$EP; do
+    name=${n%%:*}; p=${n#*:}
+    wrk -t2 -c32 -d"${SECS}s" -H 'Connection: close' "http://127.0.0.1:$p/" >"$W/cps.$name" 2>&1
+  done
+  ratio=$(python3 -c "print(f'{$(rps "$W/cps.edgebench")/$(rps "$W/cps.haproxy"):.3f}')")
+  ratios+=("$ratio")
+  printf '   round %d: haproxy %10s  edgebench %10s conn/s  ratio %s\n' "$r" \
+    "$(rps "$W/cps.haproxy")" "$(rps "$W/cps.edgebench")" "$ratio"
 done
-python3 -c "print(f'   ratio edgebench/haproxy: {$(rps "$W/cps.edgebench")/$(rps "$W/cps.haproxy"):.2f}')"
+python3 -c "
+import statistics, sys
+r = [float(x) for x in sys.argv[1:]]
+print(f'   ratio edgebench/haproxy: {statistics.median(r):.2f} (median of {len(r)} rounds; {min(r):.2f} to {max(r):.2f})')" "${ratios[@]}"
 
 echo
 echo "3. bulk: 1 GB through one connection"

@@ -8,14 +8,27 @@
  *   CONNECTING (a connect to a backend is in flight, with a deadline)
  *   RELAY      (bytes flow both ways until both sides finished or an error)
  *
- * Each socket has one read and one write event (libevent), no bufferevent:
- * the relay reads into a scratch buffer and writes straight to the other
+ * The sockets of connections live in an epoll set of the proxy's own, in
+ * edge-triggered mode, driven from one libevent event on that set. Each
+ * socket is added once, for reading and writing, and never modified: the
+ * kernel drops it from the set when it is closed. That is two epoll_ctl
+ * calls per connection, where one libevent event per socket and direction
+ * made five (each change of interest is a call, and a closed descriptor's
+ * pending delete turns into a failed modify and an add when its number is
+ * reused). In exchange the relay keeps, per socket, what the kernel last
+ * said (readable, writable, the peer's FIN) until a read or write says
+ * EAGAIN, and what it wants (reading, writing): when it wants something
+ * the kernel already said, it runs the connection again itself (the run
+ * queue), since no second edge will come.
+ *
+ * The relay reads into a scratch buffer and writes straight to the other
  * socket, queueing only what that socket does not take, and bulk bursts go
- * through a pipe with splice(2). That is one syscall per read and per
- * write, as HAProxy makes (a bufferevent asks ioctl(FIONREAD) before every
- * read), and writability is watched only while bytes wait, or while a
- * connect is in flight. What the client sends before the relay starts
- * waits in the queue toward the server. */
+ * through a pipe with splice(2). What the client sends before the relay
+ * starts waits in the queue toward the server.
+ *
+ * A connection that ends while a batch of events is being handled is freed
+ * after the batch (the graveyard): later events of the same batch may still
+ * name it. */
 #include "proxy/state.h"
 
 #include "core/clock.h"
@@ -32,6 +45,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,13 +54,15 @@ enum conn_state { CONN_HEADER, CONN_CONNECTING, CONN_RELAY };
 
 /* One side of the relay (client or server). */
 struct side {
-    int fd;                /* owned by the relay; -1 before it starts */
-    struct event *rev;     /* readable, with the idle timeout */
-    struct event *wev;     /* writable, while bytes wait to be written here */
-    struct evbuffer *q;    /* bytes waiting to be written to this side */
-    bool reading, writing; /* rev / wev added */
-    bool eof;              /* this side sent EOF */
-    bool shut;             /* we shut this side's write half */
+    int fd;                  /* owned by the relay; -1 before it starts */
+    struct evbuffer *q;      /* bytes waiting to be written to this side */
+    bool reading, writing;   /* what the relay wants of the socket */
+    bool rd_ready, wr_ready; /* what the kernel said, until EAGAIN said otherwise */
+    bool rdhup;              /* the peer's FIN is in: read on to the EOF */
+    bool err;                /* EPOLLERR or EPOLLHUP (a failed connect) */
+    bool eof;                /* this side sent EOF */
+    bool shut;               /* we shut this side's write half */
+    uint64_t stall_ns;       /* bytes wait here, and took nothing since; 0: none wait */
     /* The kernel pipe carrying bulk bursts toward this side: splice(2)
      * moves bytes socket -> pipe -> socket without a copy through user
      * space. Made on the first full read toward this side (a connection
@@ -60,11 +76,24 @@ struct side {
 
 enum { CLIENT = 0, SERVER = 1 };
 
+/* An epoll registration names the connection, the side and, for the
+ * server, the attempt (an event of a failed attempt's socket can still be
+ * in the batch that sees the next attempt start). Connections are aligned
+ * so the low bits are free for that. */
+#define CONN_ALIGN 64
+#define GEN_MASK 31u
+
 struct conn {
-    struct conn *prev, *next;
+    struct conn *prev, *next; /* px->conns; next also chains the graveyard */
+    struct conn *run_next;    /* px->runq */
     struct proxy *px;
     enum conn_state state;
+    bool dead;           /* ended; freed after the batch */
+    bool in_runq;        /* in px->runq */
+    bool want_settle;    /* half-closes to make once the batch's events are in */
+    unsigned gen;        /* the server socket's attempt */
     struct event *timer; /* PROXY header or connect deadline */
+    struct event *idle;  /* --idle-timeout */
     struct sockaddr_storage peer, local, client_addr;
     char country[3];
     struct backend *backend;
@@ -145,6 +174,53 @@ static void abort_fd(int fd)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+/* ---- the run queue and the graveyard ---- */
+
+/* Runs the run queue and frees the graveyard soon, from the event loop,
+ * after it has polled once more (a zero timeout). */
+static void kick(struct proxy *px)
+{
+    static const struct timeval zero = {0, 0};
+    if (!evtimer_pending(px->runq_timer, NULL))
+        evtimer_add(px->runq_timer, &zero);
+}
+
+/* c has something to do that no event will announce (the kernel said it
+ * already): run it at the end of this batch, or soon. */
+static void runq_push(struct conn *c)
+{
+    struct proxy *px = c->px;
+    if (c->in_runq || c->dead)
+        return;
+    c->in_runq = true;
+    c->run_next = NULL;
+    if (px->runq_tail)
+        px->runq_tail->run_next = c;
+    else
+        px->runq = c;
+    px->runq_tail = c;
+    if (!px->in_batch)
+        kick(px);
+}
+
+/* Frees what ended, except what the run queue still names. */
+static void bury(struct proxy *px)
+{
+    struct conn *g = px->grave, *keep = NULL;
+    px->grave = NULL;
+    while (g) {
+        struct conn *n = g->next;
+        if (g->in_runq) {
+            g->next = keep;
+            keep = g;
+        } else {
+            free(g);
+        }
+        g = n;
+    }
+    px->grave = keep;
+}
+
 static void conn_free(struct conn *c, const char *result)
 {
     struct proxy *px = c->px;
@@ -158,20 +234,22 @@ static void conn_free(struct conn *c, const char *result)
         abort_fd(c->side[SERVER].fd);
     if (c->timer)
         event_free(c->timer);
+    if (c->idle)
+        event_free(c->idle);
+    c->timer = c->idle = NULL;
     for (int i = 0; i < 2; i++) {
         struct side *sd = &c->side[i];
-        if (sd->rev)
-            event_free(sd->rev);
-        if (sd->wev)
-            event_free(sd->wev);
         if (sd->q)
             evbuffer_free(sd->q);
+        sd->q = NULL;
         if (sd->prfd >= 0)
             close(sd->prfd), close(sd->pwfd);
         if (sd->fd >= 0)
-            close(sd->fd);
+            close(sd->fd); /* which also takes it out of the epoll set */
+        sd->fd = sd->prfd = sd->pwfd = -1;
     }
     release_backend(c);
+    c->backend = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -179,7 +257,12 @@ static void conn_free(struct conn *c, const char *result)
     if (c->next)
         c->next->prev = c->prev;
     px->nconns--;
-    free(c);
+    c->dead = true;
+    c->prev = NULL;
+    c->next = px->grave;
+    px->grave = c;
+    if (!px->in_batch)
+        kick(px);
     if (px->draining && px->nconns == 0)
         proxy_conn_gone(px);
 }
@@ -193,6 +276,12 @@ void conn_close_all(struct proxy *px)
 static struct timeval ms_tv(double ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
+    return tv;
+}
+
+static struct timeval ns_tv(uint64_t ns)
+{
+    struct timeval tv = {(time_t)(ns / 1000000000), (suseconds_t)(ns % 1000000000 / 1000)};
     return tv;
 }
 
@@ -218,31 +307,51 @@ static void read_on(struct conn *c, int i)
     struct side *sd = &c->side[i];
     if (sd->reading || sd->eof)
         return;
-    struct timeval tv = ms_tv(c->px->cfg.idle_timeout_ms);
-    event_add(sd->rev, c->px->cfg.idle_timeout_ms > 0 ? &tv : NULL);
     sd->reading = true;
+    if (sd->rd_ready)
+        runq_push(c);
 }
 
 static void read_off(struct conn *c, int i)
 {
-    if (c->side[i].reading)
-        event_del(c->side[i].rev), c->side[i].reading = false;
+    c->side[i].reading = false;
 }
 
+/* Bytes wait toward side i. */
 static void write_on(struct conn *c, int i)
 {
     struct side *sd = &c->side[i];
+    if (!sd->stall_ns)
+        sd->stall_ns = clock_now_ns();
     if (sd->writing)
         return;
-    struct timeval tv = ms_tv(c->px->cfg.idle_timeout_ms);
-    event_add(sd->wev, c->px->cfg.idle_timeout_ms > 0 ? &tv : NULL);
     sd->writing = true;
+    if (sd->wr_ready)
+        runq_push(c);
 }
 
 static void write_off(struct conn *c, int i)
 {
-    if (c->side[i].writing)
-        event_del(c->side[i].wev), c->side[i].writing = false;
+    c->side[i].writing = false;
+    c->side[i].stall_ns = 0;
+}
+
+/* Writes what q holds to side i until it is empty or the socket is full.
+ * -1 on a socket error. */
+static int flush_q(struct conn *c, int i)
+{
+    struct side *sd = &c->side[i];
+    while (sd->q && evbuffer_get_length(sd->q)) {
+        int w = evbuffer_write(sd->q, sd->fd);
+        if (w < 0) {
+            if (!again())
+                return -1;
+            sd->wr_ready = false;
+            break;
+        }
+        c->last_active_ns = sd->stall_ns = clock_now_ns();
+    }
+    return 0;
 }
 
 /* Queues bytes toward side i (behind what already waits there). */
@@ -280,7 +389,7 @@ static bool pipe_ready(struct conn *c, int i)
 
 /* After any change: once one side sent EOF and everything it sent was
  * written to the other, shut the other's write half (half-close); once
- * both did, the connection is over. False when the connection was freed. */
+ * both did, the connection is over. False when the connection ended. */
 static bool settle(struct conn *c)
 {
     struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
@@ -291,11 +400,11 @@ static bool settle(struct conn *c)
     for (int i = 0; i < 2; i++) {
         struct side *dst = &c->side[i], *src = &c->side[1 - i];
         if (src->eof && !dst->shut && queued(dst) == 0) {
-            /* later in this same loop iteration (c->timer is free during
-             * the relay): when the other side's EOF came in the same
-             * wake-up, as it does when both end together, its event runs
-             * first and both sockets simply close, with no shutdown */
-            event_active(c->timer, EV_TIMEOUT, 1);
+            /* after this batch's events: when the other side's EOF came in
+             * the same batch, as it does when both end together, both
+             * sockets simply close, with no shutdown */
+            c->want_settle = true;
+            runq_push(c);
             break;
         }
     }
@@ -320,16 +429,17 @@ static void settle_shutdowns(struct conn *c)
     }
 }
 
-/* Moves what side s has to the other side: straight to its socket while
- * nothing waits for it, else behind what does. A bounded number of rounds
- * per wake-up; the first is a read(), and once a read comes back full (a
- * bulk transfer) the rest go by splice until the socket is drained. The
- * bytes waiting toward the other side stay under --buffer: past it, s is
- * not read until they drain. */
-/* Below this, what a read brought is a message, not part of a transfer. */
-#define SMALL_MESSAGE 4096
+/* Reads from one socket per turn, before the others get theirs. */
+#define ROUNDS 16
 
-static void relay_read_from(struct conn *c, int s, bool may_peek)
+/* Moves what side s has to the other side: straight to its socket while
+ * nothing waits for it, else behind what does. At most ROUNDS reads or
+ * splices per turn (then the run queue gives it another); the first is a
+ * read(), and once a read comes back full (a bulk transfer) the rest go by
+ * splice. The bytes waiting toward the other side stay under --buffer:
+ * past it, s is not read until they drain. False when the connection
+ * ended. */
+static bool relay_read(struct conn *c, int s)
 {
     static char chunk[256 * 1024]; /* one thread: one scratch buffer */
     struct proxy *px = c->px;
@@ -337,8 +447,12 @@ static void relay_read_from(struct conn *c, int s, bool may_peek)
     struct side *src = &c->side[s], *dst = &c->side[t];
     size_t max = px->cfg.buffer < sizeof(chunk) ? px->cfg.buffer : sizeof(chunk);
     size_t moved = 0;
-    bool bulk = false;
-    for (int round = 0; round < 16; round++) {
+    bool bulk = false, more = false;
+    for (int round = 0;; round++) {
+        if (round == ROUNDS) {
+            more = true;
+            break;
+        }
         size_t waiting = queued(dst);
         if (dst->pending || waiting >= px->cfg.buffer) {
             read_off(c, s); /* resumed by relay_write when dst drains */
@@ -354,16 +468,19 @@ static void relay_read_from(struct conn *c, int s, bool may_peek)
                                    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 if (w < 0 && !again()) {
                     conn_free(c, side_error(t));
-                    return;
+                    return false;
                 }
                 dst->pending = (size_t)r - (size_t)(w > 0 ? w : 0);
                 if (dst->pending) {
                     px->splice_waits++;
+                    dst->wr_ready = false;
                     write_on(c, t);
                     read_off(c, s);
                     break;
                 }
-                continue; /* until EAGAIN: cheaper than the wake-up it may spare */
+                /* a short splice does not say the socket is drained (the
+                 * pipe has room for so many segments): on to EAGAIN */
+                continue;
             }
         } else {
             size_t n = max < px->cfg.buffer - waiting ? max : px->cfg.buffer - waiting;
@@ -372,33 +489,47 @@ static void relay_read_from(struct conn *c, int s, bool may_peek)
                 moved += (size_t)r;
                 ssize_t w = 0;
                 if (waiting == 0) {
-                    w = write(dst->fd, chunk, (size_t)r);
+                    /* a short read after the peer's FIN came in: the next
+                     * read is the EOF, and a shutdown or close follows in
+                     * this batch, so the FIN can leave with these bytes in
+                     * one segment (fewer for both kernels to carry) */
+                    int cork = src->rdhup && (size_t)r < n ? MSG_MORE : 0;
+                    w = send(dst->fd, chunk, (size_t)r, MSG_NOSIGNAL | cork);
                     if (w < 0 && !again()) {
                         conn_free(c, side_error(t));
-                        return;
+                        return false;
                     }
                     if (w < 0)
                         w = 0;
                 }
-                if (w < r && enqueue(c, t, chunk + w, (size_t)(r - w)) < 0) {
-                    conn_free(c, "out_of_memory");
-                    return;
+                if (w < r) {
+                    dst->wr_ready = false;
+                    if (enqueue(c, t, chunk + w, (size_t)(r - w)) < 0) {
+                        conn_free(c, "out_of_memory");
+                        return false;
+                    }
                 }
                 bulk = (size_t)r == n;
-                if (!bulk)
-                    break; /* a short read: the socket is drained */
+                /* a short read drained the socket: what comes next will be
+                 * a new edge, except the EOF of a FIN already in */
+                if (!bulk && !src->rdhup) {
+                    src->rd_ready = false;
+                    break;
+                }
                 continue;
             }
         }
         if (r == 0) {
             src->eof = true;
+            src->rd_ready = false;
             read_off(c, s);
             break;
         }
         if (!again()) {
             conn_free(c, side_error(s));
-            return;
+            return false;
         }
+        src->rd_ready = false;
         break;
     }
     if (s == CLIENT) {
@@ -410,26 +541,14 @@ static void relay_read_from(struct conn *c, int s, bool may_peek)
     }
     if (moved)
         c->last_active_ns = clock_now_ns();
-    if (!settle(c))
-        return;
-    /* A small request went straight through to the backend: look for the
-     * answer at once, as HAProxy does, before going back to sleep.
-     * A backend on the same host (or one the proxy shares a machine with)
-     * has often answered already, which spares a sleep and a wake-up; when
-     * it has not, this costs one read() that says EAGAIN. */
-    struct side *back = &c->side[t];
-    if (may_peek && s == CLIENT && moved && moved < SMALL_MESSAGE && !bulk && queued(dst) == 0 &&
-        back->reading && !back->eof && queued(src) == 0)
-        relay_read_from(c, t, false);
+    if (more && src->reading)
+        runq_push(c); /* its turn is over; there is more */
+    return settle(c);
 }
 
-static void relay_read(struct conn *c, int s)
-{
-    relay_read_from(c, s, true);
-}
-
-/* Side t can take more of what waits for it: the pipe first, then q. */
-static void relay_write(struct conn *c, int t)
+/* Side t can take more of what waits for it: the pipe first, then q.
+ * False when the connection ended. */
+static bool relay_write(struct conn *c, int t)
 {
     struct proxy *px = c->px;
     struct side *dst = &c->side[t], *src = &c->side[1 - t];
@@ -438,125 +557,83 @@ static void relay_write(struct conn *c, int t)
             splice(dst->prfd, NULL, dst->fd, NULL, dst->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (w < 0 && !again()) {
             conn_free(c, side_error(t));
-            return;
+            return false;
         }
         if (w > 0) {
             dst->pending -= (size_t)w;
-            c->last_active_ns = clock_now_ns();
+            c->last_active_ns = dst->stall_ns = clock_now_ns();
         }
-        if (dst->pending)
-            return; /* wev persists: wait for the next writable */
+        if (dst->pending) {
+            dst->wr_ready = false; /* the next edge says when it takes more */
+            return true;
+        }
     }
-    if (dst->q && evbuffer_get_length(dst->q)) {
-        int w = evbuffer_write(dst->q, dst->fd);
-        if (w < 0 && !again()) {
-            conn_free(c, side_error(t));
-            return;
-        }
-        if (w > 0)
-            c->last_active_ns = clock_now_ns();
+    if (flush_q(c, t) < 0) {
+        conn_free(c, side_error(t));
+        return false;
     }
     size_t left = queued(dst);
     if (left == 0)
         write_off(c, t);
     if (left <= px->cfg.buffer / 2 && !src->eof && !src->reading) {
         read_on(c, 1 - t);
-        if (left == 0) {
-            relay_read(c, 1 - t); /* read at once rather than wait for its event */
-            return;
-        }
+        if (left == 0 && src->rd_ready)
+            return relay_read(c, 1 - t); /* at once rather than at the end of the batch */
     }
-    settle(c);
+    return settle(c);
 }
 
-/* A timeout on a side's read event: the connection was silent both ways
- * for --idle-timeout; on a write event: that side took nothing for that
- * long. */
-static void relay_idle(struct conn *c, struct event *ev, bool writing)
+static void relay_run(struct conn *c)
 {
+    for (int i = 0; i < 2; i++) {
+        struct side *sd = &c->side[i];
+        if (sd->writing && sd->wr_ready && !relay_write(c, i))
+            return;
+    }
+    for (int s = 0; s < 2; s++) {
+        struct side *sd = &c->side[s];
+        if (sd->reading && sd->rd_ready && !sd->eof && !relay_read(c, s))
+            return;
+    }
+}
+
+/* --idle-timeout: the connection was silent both ways that long, or a side
+ * with bytes waiting for it took nothing that long. */
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
     uint64_t idle = (uint64_t)(c->px->cfg.idle_timeout_ms * 1e6);
-    uint64_t quiet = clock_now_ns() - c->last_active_ns;
-    /* the timer ran from when the event was armed; traffic since (the
-     * other direction's) moves the deadline: wait for what is left of it,
-     * not for a whole new period (within a millisecond is due now) */
-    if (writing || quiet + 1000000 >= idle) {
+    uint64_t due = c->last_active_ns + idle;
+    for (int i = 0; i < 2; i++)
+        if (c->side[i].stall_ns && c->side[i].stall_ns + idle < due)
+            due = c->side[i].stall_ns + idle;
+    uint64_t now = clock_now_ns();
+    /* traffic since the timer was armed moved the deadline: wait for what
+     * is left of it (within a millisecond is due now) */
+    if (now + 1000000 >= due) {
         conn_free(c, "idle_timeout");
         return;
     }
-    uint64_t left = idle - quiet;
-    struct timeval tv = {(time_t)(left / 1000000000), (suseconds_t)(left % 1000000000 / 1000)};
-    event_add(ev, &tv);
-}
-
-static void header_read(struct conn *c);
-static void early_read(struct conn *c);
-static void connected(struct conn *c);
-
-/* The client's socket is readable: a PROXY header, bytes sent while we
- * connect to a backend, or the relay. */
-static void client_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-    if (what & EV_TIMEOUT)
-        relay_idle(c, c->side[CLIENT].rev, false);
-    else if (c->state == CONN_HEADER)
-        header_read(c);
-    else if (c->state == CONN_CONNECTING)
-        early_read(c);
-    else
-        relay_read(c, CLIENT);
-}
-
-static void server_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-    if (what & EV_TIMEOUT)
-        relay_idle(c, c->side[SERVER].rev, false);
-    else
-        relay_read(arg, SERVER);
-}
-
-static void client_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-    if (what & EV_TIMEOUT)
-        relay_idle(c, c->side[CLIENT].wev, true);
-    else
-        relay_write(arg, CLIENT);
-}
-
-/* The server's socket is writable: the connect finished (either way), or
- * the relay has bytes waiting for it. */
-static void server_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-    if (c->state == CONN_CONNECTING) {
-        if (!(what & EV_TIMEOUT)) /* the connect deadline is c->timer's */
-            connected(c);
-    } else if (what & EV_TIMEOUT) {
-        relay_idle(c, c->side[SERVER].wev, true);
-    } else {
-        relay_write(c, SERVER);
-    }
+    struct timeval tv = ns_tv(due - now);
+    evtimer_add(c->idle, &tv);
 }
 
 /* ---- connecting ---- */
 
 static void try_next(struct conn *c);
+static void header_read(struct conn *c);
+static void early_read(struct conn *c);
 
 /* Closes the server socket of a failed attempt. */
 static void server_close(struct conn *c)
 {
     struct side *sv = &c->side[SERVER];
-    if (sv->rev)
-        event_free(sv->rev);
-    if (sv->wev)
-        event_free(sv->wev);
-    sv->rev = sv->wev = NULL;
-    sv->reading = sv->writing = false;
     if (sv->fd >= 0)
         close(sv->fd);
     sv->fd = -1;
+    sv->reading = sv->writing = sv->rd_ready = sv->wr_ready = sv->rdhup = sv->err = false;
+    sv->stall_ns = 0;
+    c->gen++; /* what the batch still holds of that socket is stale */
 }
 
 static void start_relay(struct conn *c)
@@ -583,23 +660,16 @@ static void start_relay(struct conn *c)
     }
     c->last_active_ns = clock_now_ns();
     /* the socket has just connected: it takes what waits at once */
-    bool sent_early = evbuffer_get_length(sv->q) > 0 && evbuffer_get_length(sv->q) < SMALL_MESSAGE;
-    if (evbuffer_get_length(sv->q) && evbuffer_write(sv->q, sv->fd) < 0 && !again()) {
+    if (flush_q(c, SERVER) < 0) {
         conn_free(c, "backend_error");
         return;
     }
-    write_off(c, SERVER); /* it watched the connect, without the idle timeout */
     if (evbuffer_get_length(sv->q))
         write_on(c, SERVER);
     read_on(c, SERVER);
     if (queued(sv) < px->cfg.buffer)
         read_on(c, CLIENT); /* not when it already sent EOF */
-    if (!settle(c))
-        return;
-    /* the request is on its way: the answer may be there already (see
-     * relay_read_from) */
-    if (sent_early && queued(sv) == 0)
-        relay_read_from(c, SERVER, false);
+    settle(c);
 }
 
 static void connect_failed(struct conn *c, const char *why)
@@ -617,26 +687,123 @@ static void connect_failed(struct conn *c, const char *why)
     try_next(c);
 }
 
-/* The connect finished: SO_ERROR says how. */
+/* The connect finished: the event says how, SO_ERROR why it failed. */
 static void connected(struct conn *c)
 {
+    struct side *sv = &c->side[SERVER];
+    if (!sv->err) {
+        start_relay(c);
+        return;
+    }
     int err = 0;
     socklen_t len = sizeof(err);
-    if (getsockopt(c->side[SERVER].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    if (getsockopt(sv->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
-    if (err)
-        connect_failed(c, strerror(err));
-    else
-        start_relay(c);
+    connect_failed(c, err ? strerror(err) : "closed by the backend");
+}
+
+/* Whatever the connection can do now with what its sockets said. */
+static void conn_run(struct conn *c)
+{
+    struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
+    switch (c->state) {
+    case CONN_HEADER:
+        if (cl->reading && cl->rd_ready)
+            header_read(c);
+        break;
+    case CONN_CONNECTING:
+        /* what the client sent first, so it leaves with the first write */
+        if (cl->reading && cl->rd_ready) {
+            early_read(c);
+            if (c->dead)
+                break;
+        }
+        if (sv->wr_ready)
+            connected(c);
+        break;
+    case CONN_RELAY:
+        relay_run(c);
+        break;
+    }
+}
+
+static void side_event(struct conn *c, int i, uint32_t ev)
+{
+    struct side *sd = &c->side[i];
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        sd->rd_ready = true;
+    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        sd->wr_ready = true;
+    if (ev & (EPOLLRDHUP | EPOLLHUP))
+        sd->rdhup = true;
+    if (ev & (EPOLLHUP | EPOLLERR))
+        sd->err = true;
+    conn_run(c);
+}
+
+static void run_queue(struct proxy *px)
+{
+    struct conn *list = px->runq;
+    px->runq = px->runq_tail = NULL;
+    while (list) {
+        struct conn *c = list;
+        list = c->run_next;
+        c->in_runq = false;
+        if (c->dead)
+            continue;
+        if (c->want_settle) {
+            c->want_settle = false;
+            settle_shutdowns(c);
+            if (c->dead)
+                continue;
+        }
+        conn_run(c);
+    }
+    if (px->runq)
+        kick(px); /* more after the loop has polled again */
+}
+
+/* The epoll set has events: one batch. */
+static void ep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px = arg;
+    struct epoll_event evs[128];
+    px->in_batch = true;
+    int n = epoll_wait(px->epfd, evs, 128, 0);
+    for (int k = 0; k < n; k++) {
+        uint64_t tag = evs[k].data.u64;
+        struct conn *c = (struct conn *)(uintptr_t)(tag & ~(uint64_t)(CONN_ALIGN - 1));
+        int i = (int)(tag & 1);
+        if (c->dead || (i == SERVER && ((tag >> 1) & GEN_MASK) != (c->gen & GEN_MASK)))
+            continue;
+        side_event(c, i, evs[k].events);
+    }
+    run_queue(px);
+    px->in_batch = false;
+    bury(px);
+}
+
+static void runq_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px = arg;
+    px->in_batch = true;
+    run_queue(px);
+    px->in_batch = false;
+    bury(px);
+}
+
+static int watch(struct conn *c, int i)
+{
+    uint64_t tag = (uint64_t)(uintptr_t)c | (uint64_t)i;
+    if (i == SERVER)
+        tag |= (uint64_t)(c->gen & GEN_MASK) << 1;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = tag};
+    return epoll_ctl(c->px->epfd, EPOLL_CTL_ADD, c->side[i].fd, &ev);
 }
 
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (c->state == CONN_RELAY) {
-        settle_shutdowns(c);
-        return;
-    }
     if (c->state == CONN_HEADER) {
         c->px->bad_proxy_header++;
         conn_free(c, "proxy_header_timeout");
@@ -672,21 +839,33 @@ static void try_next(struct conn *c)
         connect_failed(c, strerror(errno));
         return;
     }
-    sv->rev = event_new(px->base, sv->fd, EV_READ | EV_PERSIST, server_read_cb, c);
-    sv->wev = event_new(px->base, sv->fd, EV_WRITE | EV_PERSIST, server_write_cb, c);
-    if (!sv->rev || !sv->wev) {
-        conn_free(c, "out_of_memory");
-        return;
-    }
     if (connect(sv->fd, sa, b->route.salen) < 0 && errno != EINPROGRESS) {
         connect_failed(c, strerror(errno));
         return;
     }
-    /* done or in progress: writability says when (and SO_ERROR how) */
+    /* done or in progress: writability says when (an error or hang-up, how) */
+    if (watch(c, SERVER) < 0) {
+        connect_failed(c, strerror(errno));
+        return;
+    }
     struct timeval tv = ms_tv(px->cfg.connect_timeout_ms);
     evtimer_add(c->timer, &tv);
-    event_add(sv->wev, NULL);
-    sv->writing = true;
+}
+
+/* Just after the connect: when the client's first bytes are in, writing
+ * them says whether the connect is done already (as it often is on the
+ * same host), with no wait for the event: it takes them, it says EAGAIN
+ * (still connecting), or it says why the connect failed. */
+static void probe_connect(struct conn *c)
+{
+    struct side *sv = &c->side[SERVER];
+    if (c->state != CONN_CONNECTING || c->px->cfg.send_proxy || !evbuffer_get_length(sv->q))
+        return; /* our PROXY header must go first: start_relay() writes it */
+    int w = evbuffer_write(sv->q, sv->fd);
+    if (w > 0)
+        start_relay(c);
+    else if (w < 0 && !again() && errno != ENOTCONN)
+        connect_failed(c, strerror(errno));
 }
 
 static void route_client(struct conn *c)
@@ -696,44 +875,53 @@ static void route_client(struct conn *c)
 }
 
 /* What the client sends before the relay starts waits in the queue toward
- * the server (at most --buffer of it). Returns the bytes read, 0 at EOF or
- * when nothing came, -1 when the connection was freed. */
-static ssize_t client_gather(struct conn *c, size_t cap, const char *eof_result)
+ * the server (at most cap of it). Reads until the socket is drained, the
+ * cap is reached or the EOF. Returns -1 when the connection ended. */
+static int client_gather(struct conn *c, size_t cap)
 {
     struct side *cl = &c->side[CLIENT], *sv = &c->side[SERVER];
-    size_t have = evbuffer_get_length(sv->q);
-    if (have >= cap) {
-        read_off(c, CLIENT); /* resumed when the relay starts */
-        return 0;
-    }
     char buf[16384];
-    size_t want = cap - have < sizeof(buf) ? cap - have : sizeof(buf);
-    ssize_t r = read(cl->fd, buf, want);
-    if (r > 0) {
-        evbuffer_add(sv->q, buf, (size_t)r);
-        c->up += (size_t)r;
-        c->px->bytes_up += (size_t)r;
-        return r;
+    while (cl->rd_ready) {
+        size_t have = evbuffer_get_length(sv->q);
+        if (have >= cap) {
+            read_off(c, CLIENT); /* resumed when the relay starts */
+            return 0;
+        }
+        size_t want = cap - have < sizeof(buf) ? cap - have : sizeof(buf);
+        ssize_t r = read(cl->fd, buf, want);
+        if (r > 0) {
+            evbuffer_add(sv->q, buf, (size_t)r);
+            c->up += (size_t)r;
+            c->px->bytes_up += (size_t)r;
+            c->last_active_ns = clock_now_ns();
+            if ((size_t)r < want && !cl->rdhup)
+                cl->rd_ready = false;
+            continue;
+        }
+        if (r < 0 && again()) {
+            cl->rd_ready = false;
+            return 0;
+        }
+        if (r == 0) {
+            cl->eof = true; /* relay what was sent, then half-close */
+            cl->rd_ready = false;
+            read_off(c, CLIENT);
+            return 0;
+        }
+        conn_free(c, "client_error");
+        return -1;
     }
-    if (r < 0 && again())
-        return 0;
-    if (r == 0 && !eof_result) {
-        cl->eof = true; /* relay what was sent, then half-close */
-        read_off(c, CLIENT);
-        return 0;
-    }
-    conn_free(c, r == 0 ? eof_result : "client_error");
-    return -1;
+    return 0;
 }
 
 static void early_read(struct conn *c)
 {
-    client_gather(c, c->px->cfg.buffer, NULL);
+    client_gather(c, c->px->cfg.buffer);
 }
 
 static void header_read(struct conn *c)
 {
-    if (client_gather(c, PP_MAX_HEADER, "client_closed") < 0)
+    if (client_gather(c, PP_MAX_HEADER) < 0)
         return;
     struct evbuffer *in = c->side[SERVER].q;
     size_t len = evbuffer_get_length(in);
@@ -742,6 +930,10 @@ static void header_read(struct conn *c)
     const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)len);
     struct pp_header h;
     int n = pp_parse(p, len, &h);
+    if (n == 0 && c->side[CLIENT].eof) {
+        conn_free(c, "client_closed"); /* before a whole header */
+        return;
+    }
     if (n == 0 && len < PP_MAX_HEADER)
         return;
     if (n <= 0) {
@@ -782,11 +974,13 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
         close(fd);
         return;
     }
-    struct conn *c = calloc(1, sizeof(*c));
+    size_t size = (sizeof(struct conn) + CONN_ALIGN - 1) / CONN_ALIGN * CONN_ALIGN;
+    struct conn *c = aligned_alloc(CONN_ALIGN, size);
     if (!c) {
         close(fd);
         return;
     }
+    memset(c, 0, sizeof(*c));
     px->accepted++;
     c->px = px;
     c->start_ns = clock_now_ns();
@@ -804,19 +998,24 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
         px->conns->prev = c;
     px->conns = c;
     px->nconns++;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* TCP_NODELAY comes from the listening socket */
     struct side *cl = &c->side[CLIENT];
     cl->fd = fd;
     c->last_active_ns = c->start_ns;
-    cl->rev = event_new(px->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
-    cl->wev = event_new(px->base, fd, EV_WRITE | EV_PERSIST, client_write_cb, c);
     c->side[SERVER].q = evbuffer_new();
     c->timer = evtimer_new(px->base, deadline_cb, c);
-    if (!cl->rev || !cl->wev || !c->side[SERVER].q || !c->timer) {
+    c->idle = evtimer_new(px->base, idle_cb, c);
+    if (!c->side[SERVER].q || !c->timer || !c->idle) {
         conn_free(c, "out_of_memory");
         return;
     }
+    if (watch(c, CLIENT) < 0) {
+        log_warn("cannot watch a client socket: %s", strerror(errno));
+        conn_free(c, "client_error");
+        return;
+    }
+    if (px->idle_tv)
+        evtimer_add(c->idle, px->idle_tv);
     c->state = CONN_HEADER;
     read_on(c, CLIENT);
     if (trusted(px, peer)) {
@@ -826,4 +1025,47 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
     }
     /* no header expected: move on at once */
     route_client(c);
+    if (c->dead || c->state != CONN_CONNECTING)
+        return;
+    /* the client has often sent its first bytes already (they were in
+     * before the accept): read them now, and try them on the backend */
+    c->side[CLIENT].rd_ready = true;
+    early_read(c);
+    if (!c->dead)
+        probe_connect(c);
+}
+
+int conn_init(struct proxy *px)
+{
+    px->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (px->epfd < 0)
+        return -1;
+    px->ep_event = event_new(px->base, px->epfd, EV_READ | EV_PERSIST, ep_cb, px);
+    px->runq_timer = evtimer_new(px->base, runq_cb, px);
+    if (!px->ep_event || !px->runq_timer || event_add(px->ep_event, NULL) < 0)
+        return -1;
+    if (px->cfg.idle_timeout_ms > 0) {
+        /* every connection's first idle deadline is the same distance away:
+         * libevent keeps those in a queue, not its heap */
+        struct timeval tv = ms_tv(px->cfg.idle_timeout_ms);
+        px->idle_tv = event_base_init_common_timeout(px->base, &tv);
+    }
+    return 0;
+}
+
+void conn_fini(struct proxy *px)
+{
+    conn_close_all(px);
+    for (struct conn *c = px->runq; c; c = c->run_next)
+        c->in_runq = false;
+    px->runq = px->runq_tail = NULL;
+    bury(px);
+    if (px->ep_event)
+        event_free(px->ep_event);
+    if (px->runq_timer)
+        event_free(px->runq_timer);
+    px->ep_event = px->runq_timer = NULL;
+    if (px->epfd >= 0)
+        close(px->epfd);
+    px->epfd = -1;
 }

@@ -18,6 +18,8 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -810,6 +812,7 @@ int proxy_main(int argc, char **argv)
         return lookup_main(argc - 1, argv + 1);
     struct proxy px;
     memset(&px, 0, sizeof(px));
+    px.epfd = -1;
     struct proxy_config *cfg = &px.cfg;
     cfg->health = HEALTH_TCP;
     cfg->health_interval_ms = 2000;
@@ -894,7 +897,7 @@ int proxy_main(int argc, char **argv)
         event_config_free(ecfg);
     }
     px.affinity = affinity_new();
-    if (!px.base || !px.affinity) {
+    if (!px.base || !px.affinity || conn_init(&px) < 0) {
         fprintf(stderr, "edgebench proxy: out of memory\n");
         goto cleanup;
     }
@@ -950,6 +953,11 @@ int proxy_main(int argc, char **argv)
         goto cleanup;
     }
     evconnlistener_set_error_cb(px.listener, accept_error_cb);
+    {
+        /* accepted sockets inherit it (Linux): one call, not one per connection */
+        int one = 1;
+        setsockopt(evconnlistener_get_fd(px.listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     if (cfg->admin && admin_start(&px, cfg->admin, err, sizeof(err)) < 0) {
         fprintf(stderr, "edgebench proxy: %s\n", err);
         goto cleanup;
@@ -972,7 +980,7 @@ int proxy_main(int argc, char **argv)
     event_base_dispatch(px.base);
     rc = 0;
 cleanup:
-    conn_close_all(&px);
+    conn_fini(&px);
     if (px.listener)
         evconnlistener_free(px.listener);
     admin_stop(&px);

@@ -105,8 +105,15 @@ struct proxy {
     const struct region *pop;
     struct affinity *affinity;
     FILE *access_log;
-    struct conn *conns;      /* doubly linked list of live connections */
-    struct backend *retired; /* removed from the table, still serving */
+    struct conn *conns; /* doubly linked list of live connections */
+    /* the connections' sockets: an edge-triggered epoll set (conn.c) */
+    int epfd;
+    struct event *ep_event, *runq_timer;
+    struct conn *runq, *runq_tail; /* connections to run again */
+    struct conn *grave;            /* ended, freed after the batch */
+    bool in_batch;
+    const struct timeval *idle_tv; /* --idle-timeout, as a common timeout */
+    struct backend *retired;       /* removed from the table, still serving */
     long nconns;
     bool draining;
     bool cutting; /* the drain ended early: what is left is being cut */
@@ -172,6 +179,8 @@ void admin_stop(struct proxy *px);
 void proxy_count_connection(struct proxy *px, const struct backend *b, const char *country);
 
 /* conn.c */
+int conn_init(struct proxy *px);
+void conn_fini(struct proxy *px); /* after conn_close_all, before the base goes */
 void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peerlen);
 void conn_close_all(struct proxy *px);
 /* Called by conn.c when the last connection ends during a drain. */

@@ -82,6 +82,13 @@ sw=$(curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^edgebench_proxy_splice_w
 check "bulk went through splice(2), and waited for the late reader (spliced $sp bytes, $sw waits)" \
   test "${sp:-0}" -gt 1000000 -a "${sw:-0}" -gt 0
 
+# --- many at once: every byte and the EOF reach each client, whether the
+# answer and the backend's FIN come in one read or many, and whether the
+# client's FIN follows its request at once (edge-triggered sockets: a lost
+# edge would hang a connection here) ---
+got=$($TOOL many 127.0.0.1:"$PP" 200 2>"$T/many.err")
+check "200 concurrent downloads of 0 to 300 KB, each complete, then EOF ($got)" test "$got" = "ok=200 bad=0"
+
 # --- a backend that resets: the client sees a reset, not a clean end ---
 got=$($TOOL cut 127.0.0.1:"$PP" 127.1.0.8 100000)
 check "a backend reset reaches the client as a reset ($got)" bash -c '[[ "$1" =~ ^[0-9]+\ reset$ ]]' _ "$got"

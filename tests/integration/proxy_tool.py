@@ -31,6 +31,11 @@
                                         (read late, checksummed)
   proxy_tool.py burst HOST:PORT N HOLD   N concurrent connections held HOLD seconds,
                                         prints served=K refused=R
+  proxy_tool.py many HOST:PORT N         N concurrent downloads of different sizes
+                                        (0 to 300 KB; the backend closes after the
+                                        last byte; every other client shuts its
+                                        write half right after asking); prints
+                                        ok=K bad=B
 """
 import asyncio
 import collections
@@ -199,6 +204,35 @@ async def burst(hostport, n, hold):
     print(f"served={served} refused={refused}")
 
 
+async def many(hostport, n):
+    host, port = hostport.rsplit(":", 1)
+    block = bytes(range(256)) * 1024
+    ok = bad = 0
+
+    async def one(i):
+        nonlocal ok, bad
+        size = (i * 7919) % 300000 if i % 5 else i % 3  # some of 0, 1 or 2 bytes
+        try:
+            r, w = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 10)
+            w.write(f"SEND {size}\n".encode())
+            await w.drain()
+            if i % 2:
+                w.write_eof()  # the request and our FIN together
+            got = await asyncio.wait_for(r.read(), 20)  # to the EOF
+            w.close()
+            if got == (block * (size // len(block) + 1))[:size]:
+                ok += 1
+            else:
+                bad += 1
+                print(f"connection {i}: {len(got)} of {size} bytes", file=sys.stderr)
+        except (ConnectionError, OSError, asyncio.TimeoutError) as e:
+            bad += 1
+            print(f"connection {i}: {e!r}", file=sys.stderr)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    print(f"ok={ok} bad={bad}")
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "serve":
@@ -320,6 +354,8 @@ def main():
         print(up.split(" ", 1)[1], f"down={got}", "sha=" + ("ok" if h.digest() == want.digest() else "BAD"))
     elif cmd == "burst":
         asyncio.run(burst(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    elif cmd == "many":
+        asyncio.run(many(sys.argv[2], int(sys.argv[3])))
     else:
         sys.exit(f"unknown command {cmd}")
 

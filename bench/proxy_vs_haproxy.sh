@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # edgebench proxy against HAProxy 2.6 (Debian, TCP mode, one thread each) on
 # the same machine, the same backend (nginx) and in the same run:
-#   1. added latency over a direct connection, p50 and p99 (wrk, 1 connection)
+#   1. added latency over a direct connection, p50 and p99 (wrk, 1 connection),
+#      in alternating rounds, and the medians
 #   2. new connections per second (wrk, Connection: close), in alternating
 #      rounds, and the median of the rounds' ratios
 #   3. bulk throughput: 1 GB through one connection (curl)
@@ -9,11 +10,13 @@
 # Prints each figure and the ratio edgebench / HAProxy. Needs: haproxy,
 # nginx-light, wrk, curl, python3 (scripts/deps.sh bench).
 # Usage: bench/proxy_vs_haproxy.sh   (EB_BIN=path to use a built binary;
-#        BENCH_SECS=5 per wrk run; CPS_ROUNDS=5 rounds of part 2; IDLE_CONNS=10000)
+#        BENCH_ROUNDS=5 rounds of parts 1 and 2; LAT_SECS=2 per latency run;
+#        BENCH_SECS=5 per connections/s run; IDLE_CONNS=10000)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${BENCH_SECS:-5}
-ROUNDS=${CPS_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-5}
+LSECS=${LAT_SECS:-2}
 IDLE=${IDLE_CONNS:-10000}
 for t in haproxy nginx wrk curl python3; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing; run scripts/deps.sh bench" >&2; exit 1; }
@@ -105,23 +108,26 @@ echo "backend nginx on :$NG; haproxy $(haproxy -v | head -n1 | awk '{print $3}')
 lat_us() { awk -v q="$2" '$1 == q { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
   m = (u == "ms") ? 1000 : (u == "s") ? 1000000 : 1; printf "%.1f", v * m }' "$1"; }
 rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
+add() { python3 -c "print(f'{$1 - $2:.1f}')"; }
 
 echo
-echo "1. latency, 1 connection, ${SECS}s each (us)"
-for n in direct:$NG haproxy:$HA edgebench:$EP; do
-  name=${n%%:*}; p=${n#*:}
-  wrk -t1 -c1 -d"${SECS}s" --latency "http://127.0.0.1:$p/" >"$W/lat.$name" 2>&1
-  declare "p50_$name=$(lat_us "$W/lat.$name" 50%)" "p99_$name=$(lat_us "$W/lat.$name" 99%)"
+echo "1. latency, 1 connection (us): $ROUNDS rounds of direct, haproxy, edgebench in turn, ${LSECS}s each;"
+echo "   added = through the proxy - direct in the same round; medians over the rounds"
+add_p50=(); add_p99=(); ha_p50=(); ha_p99=()
+for r in $(seq "$ROUNDS"); do
+  for n in direct:$NG haproxy:$HA edgebench:$EP; do
+    name=${n%%:*}; p=${n#*:}
+    wrk -t1 -c1 -d"${LSECS}s" --latency "http://127.0.0.1:$p/" >"$W/lat.$name" 2>&1
+    declare "p50_$name=$(lat_us "$W/lat.$name" 50%)" "p99_$name=$(lat_us "$W/lat.$name" 99%)"
+  done
+  add_p50+=("$(add "$p50_edgebench" "$p50_direct")"); add_p99+=("$(add "$p99_edgebench" "$p99_direct")")
+  ha_p50+=("$(add "$p50_haproxy" "$p50_direct")"); ha_p99+=("$(add "$p99_haproxy" "$p99_direct")")
+  printf '   round %d: direct p50 %7s p99 %8s | added p50: haproxy %6s edgebench %6s | p99: haproxy %7s edgebench %7s\n' \
+    "$r" "$p50_direct" "$p99_direct" "${ha_p50[-1]}" "${add_p50[-1]}" "${ha_p99[-1]}" "${add_p99[-1]}"
 done
-add() { python3 -c "print(f'{$1 - $2:.1f}')"; }
-printf '   %-10s p50 %8s  p99 %8s\n' direct "$p50_direct" "$p99_direct"
-printf '   %-10s p50 %8s  p99 %8s  added p50 %6s  p99 %6s\n' haproxy "$p50_haproxy" "$p99_haproxy" \
-  "$(add "$p50_haproxy" "$p50_direct")" "$(add "$p99_haproxy" "$p99_direct")"
-printf '   %-10s p50 %8s  p99 %8s  added p50 %6s  p99 %6s\n' edgebench "$p50_edgebench" "$p99_edgebench" \
-  "$(add "$p50_edgebench" "$p50_direct")" "$(add "$p99_edgebench" "$p99_direct")"
-python3 -c "
-a=$p50_edgebench-$p50_direct; b=$p50_haproxy-$p50_direct
-print(f'   ratio added p50 edgebench/haproxy: {a/b:.2f}' if b > 0 else '   haproxy added no measurable p50')"
+med() { python3 -c "import statistics, sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.1f}')" "$@"; }
+printf '   median added p50: haproxy %s  edgebench %s   p99: haproxy %s  edgebench %s\n' \
+  "$(med "${ha_p50[@]}")" "$(med "${add_p50[@]}")" "$(med "${ha_p99[@]}")" "$(med "${add_p99[@]}")"
 
 echo
 echo "2. new connections per second (Connection: close, 2 threads x 32 connections, ${SECS}s;"

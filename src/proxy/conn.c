@@ -645,8 +645,6 @@ static void start_relay(struct conn *c)
     backend_passive_success(c->backend);
     proxy_count_connection(px, c->backend, c->country);
     px->decisions[c->reason]++;
-    int one = 1;
-    setsockopt(sv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* our PROXY header goes before what the client sent while we connected */
     if (px->cfg.send_proxy) {
         uint8_t hdr[128];
@@ -839,6 +837,8 @@ static void try_next(struct conn *c)
         connect_failed(c, strerror(errno));
         return;
     }
+    int one = 1; /* before the first write, which may come right after the connect */
+    setsockopt(sv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(sv->fd, sa, b->route.salen) < 0 && errno != EINPROGRESS) {
         connect_failed(c, strerror(errno));
         return;

@@ -12,7 +12,7 @@
 netlab_require
 if ! "$EB" lab --help 2>&1 | grep -q '`wireguard`'; then
   echo "skip: this build's lab has no --overlay wireguard"
-  exit 0
+  exit 77
 fi
 export EDGEBENCH_STATE_DIR=$T/state
 export TMPDIR=$T/tmp

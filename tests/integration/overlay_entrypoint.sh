@@ -11,7 +11,7 @@
 # database, with 1 MB coming back through the tunnel (MTU and MSS clamp).
 . "$(dirname "$0")/../lib/harness.sh"
 if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ] || ! command -v wireguard-go >/dev/null; then
-  echo "skip: needs root, /dev/net/tun and wireguard-go"; exit 0
+  echo "skip: needs root, /dev/net/tun and wireguard-go"; exit 77
 fi
 cd "$T" || die "no temp dir"
 EDGEBENCH_TEST_KEY_SEED=entry "$EB" overlay init --hub-endpoint 192.0.2.1:51820 --db 192.0.2.50:5432 \

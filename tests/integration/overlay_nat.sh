@@ -7,7 +7,7 @@
 # The overlay interface is a veth here (nat.sh only needs its name).
 . "$(dirname "$0")/../lib/harness.sh"
 if [ "$(id -u)" -ne 0 ] || ! command -v iptables >/dev/null; then
-  echo "skip: needs root and iptables"; exit 0
+  echo "skip: needs root and iptables"; exit 77
 fi
 cd "$T" || die "no temp dir"
 EDGEBENCH_TEST_KEY_SEED=nat "$EB" overlay init --hub-endpoint 203.0.113.10:51820 \

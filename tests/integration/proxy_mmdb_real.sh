@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 if [ -z "${EB_GEOIP_MMDB:-}" ] || [ ! -f "$EB_GEOIP_MMDB" ]; then
   echo "skip: EB_GEOIP_MMDB is not set to a MaxMind DB file"
-  exit 0
+  exit 77
 fi
 out=$("$EB" proxy lookup --geoip "$EB_GEOIP_MMDB" 8.8.8.8 133.242.0.3 ::ffff:8.8.8.8 127.0.0.1)
 check "8.8.8.8 is US" grep -q "^8.8.8.8 US " <<<"$out"

@@ -3,7 +3,8 @@
 #   T         a private temporary directory, removed at exit
 #   pg_start  a throwaway PostgreSQL (initdb in $T, free port, run as the
 #             `postgres` user when root); sets PGPORT PGHOST PGDIR PGBIN
-#   ok/fail   assertions; the test exits non-zero if any failed
+#   ok/fail   assertions; the test exits non-zero if any failed (77: it
+#             skipped itself, for want of something optional; ctest says so)
 #   spawn     start a background process that is killed at exit
 set -u
 EB=${EB_BIN:?EB_BIN must point at the edgebench binary}

@@ -5,7 +5,7 @@
 netlab_require() {
   if [ "$(id -u)" -ne 0 ] || ! "$EB" netlab check >/dev/null 2>&1; then
     echo "skip: $("$EB" netlab check 2>&1)"
-    exit 0
+    exit 77
   fi
 }
 

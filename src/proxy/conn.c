@@ -91,6 +91,7 @@ struct conn {
     bool dead;           /* ended; freed after the batch */
     bool in_runq;        /* in px->runq */
     bool want_settle;    /* half-closes to make once the batch's events are in */
+    bool cut;            /* ending it cuts a stream: reset both sides */
     unsigned gen;        /* the server socket's attempt */
     struct event *timer; /* PROXY header or connect deadline */
     struct event *idle;  /* --idle-timeout */
@@ -101,7 +102,8 @@ struct conn {
     size_t ntried;
     enum reason reason;
     uint64_t start_ns, last_active_ns;
-    uint64_t up, down;
+    uint64_t up, down;   /* bytes handed to the server's socket, and to the client's */
+    size_t hdr_out;      /* of our PROXY header, bytes not yet written (not the client's) */
     struct side side[2]; /* [CLIENT], [SERVER] */
 };
 
@@ -227,7 +229,8 @@ static void conn_free(struct conn *c, const char *result)
     access_log(c, result);
     /* a reset on one side, or the proxy cutting both, reaches the other
      * side(s) as a reset */
-    bool cut = !strcmp(result, "drain_timeout");
+    bool cut = !strcmp(result, "drain_timeout") || !strcmp(result, "drain_cut") ||
+               (!strcmp(result, "idle_timeout") && c->cut);
     if (cut || !strcmp(result, "backend_error"))
         abort_fd(c->side[CLIENT].fd);
     if (cut || !strcmp(result, "client_error"))
@@ -267,10 +270,10 @@ static void conn_free(struct conn *c, const char *result)
         proxy_conn_gone(px);
 }
 
-void conn_close_all(struct proxy *px)
+void conn_close_all(struct proxy *px, const char *result)
 {
     while (px->conns)
-        conn_free(px->conns, "drain_timeout");
+        conn_free(px->conns, result);
 }
 
 static struct timeval ms_tv(double ms)
@@ -300,6 +303,22 @@ static bool again(void)
 static size_t queued(const struct side *sd)
 {
     return sd->pending + (sd->q ? evbuffer_get_length(sd->q) : 0);
+}
+
+/* n bytes were handed to side t's socket: that is what the access log
+ * counts, so a connection cut by an error still shows what got through.
+ * Our own PROXY header is not the client's. */
+static void delivered(struct conn *c, int t, size_t n)
+{
+    if (t == SERVER) {
+        size_t h = n < c->hdr_out ? n : c->hdr_out;
+        c->hdr_out -= h;
+        c->up += n - h;
+        c->px->bytes_up += n - h;
+    } else {
+        c->down += n;
+        c->px->bytes_down += n;
+    }
 }
 
 static void read_on(struct conn *c, int i)
@@ -349,6 +368,7 @@ static int flush_q(struct conn *c, int i)
             sd->wr_ready = false;
             break;
         }
+        delivered(c, i, (size_t)w);
         c->last_active_ns = sd->stall_ns = clock_now_ns();
     }
     return 0;
@@ -470,6 +490,8 @@ static bool relay_read(struct conn *c, int s)
                     conn_free(c, side_error(t));
                     return false;
                 }
+                if (w > 0)
+                    delivered(c, t, (size_t)w);
                 dst->pending = (size_t)r - (size_t)(w > 0 ? w : 0);
                 if (dst->pending) {
                     px->splice_waits++;
@@ -501,6 +523,7 @@ static bool relay_read(struct conn *c, int s)
                     }
                     if (w < 0)
                         w = 0;
+                    delivered(c, t, (size_t)w);
                 }
                 if (w < r) {
                     dst->wr_ready = false;
@@ -532,13 +555,6 @@ static bool relay_read(struct conn *c, int s)
         src->rd_ready = false;
         break;
     }
-    if (s == CLIENT) {
-        c->up += moved;
-        px->bytes_up += moved;
-    } else {
-        c->down += moved;
-        px->bytes_down += moved;
-    }
     if (moved)
         c->last_active_ns = clock_now_ns();
     if (more && src->reading)
@@ -561,6 +577,7 @@ static bool relay_write(struct conn *c, int t)
         }
         if (w > 0) {
             dst->pending -= (size_t)w;
+            delivered(c, t, (size_t)w);
             c->last_active_ns = dst->stall_ns = clock_now_ns();
         }
         if (dst->pending) {
@@ -611,6 +628,9 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     /* traffic since the timer was armed moved the deadline: wait for what
      * is left of it (within a millisecond is due now) */
     if (now + 1000000 >= due) {
+        /* bytes still waiting for a side: the stream is cut, and a reset
+         * says so to both (a clean EOF would pass it for complete) */
+        c->cut = queued(&c->side[CLIENT]) > 0 || queued(&c->side[SERVER]) > 0;
         conn_free(c, "idle_timeout");
         return;
     }
@@ -653,8 +673,8 @@ static void start_relay(struct conn *c)
                                   (char *)hdr, sizeof(hdr))
                     : pp_write_v2((struct sockaddr *)&c->client_addr, (struct sockaddr *)&c->local,
                                   hdr, sizeof(hdr));
-        if (n > 0)
-            evbuffer_prepend(sv->q, hdr, (size_t)n);
+        if (n > 0 && evbuffer_prepend(sv->q, hdr, (size_t)n) == 0)
+            c->hdr_out = (size_t)n;
     }
     c->last_active_ns = clock_now_ns();
     /* the socket has just connected: it takes what waits at once */
@@ -862,9 +882,10 @@ static void probe_connect(struct conn *c)
     if (c->state != CONN_CONNECTING || c->px->cfg.send_proxy || !evbuffer_get_length(sv->q))
         return; /* our PROXY header must go first: start_relay() writes it */
     int w = evbuffer_write(sv->q, sv->fd);
-    if (w > 0)
+    if (w > 0) {
+        delivered(c, SERVER, (size_t)w);
         start_relay(c);
-    else if (w < 0 && !again() && errno != ENOTCONN)
+    } else if (w < 0 && !again() && errno != ENOTCONN)
         connect_failed(c, strerror(errno));
 }
 
@@ -891,8 +912,6 @@ static int client_gather(struct conn *c, size_t cap)
         ssize_t r = read(cl->fd, buf, want);
         if (r > 0) {
             evbuffer_add(sv->q, buf, (size_t)r);
-            c->up += (size_t)r;
-            c->px->bytes_up += (size_t)r;
             c->last_active_ns = clock_now_ns();
             if ((size_t)r < want && !cl->rdhup)
                 cl->rd_ready = false;
@@ -941,9 +960,7 @@ static void header_read(struct conn *c)
         conn_free(c, "bad_proxy_header");
         return;
     }
-    evbuffer_drain(in, (size_t)n);
-    c->up -= (size_t)n; /* the header is ours, not the client's bytes */
-    c->px->bytes_up -= (size_t)n;
+    evbuffer_drain(in, (size_t)n); /* the header is not the client's bytes */
     event_del(c->timer);
     if (!h.local) {
         c->client_addr = h.src;
@@ -1055,7 +1072,7 @@ int conn_init(struct proxy *px)
 
 void conn_fini(struct proxy *px)
 {
-    conn_close_all(px);
+    conn_close_all(px, "drain_timeout");
     for (struct conn *c = px->runq; c; c = c->run_next)
         c->in_runq = false;
     px->runq = px->runq_tail = NULL;

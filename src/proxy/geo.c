@@ -1,5 +1,6 @@
 #include "proxy/geo.h"
 
+#include "core/countries.h"
 #include "core/csv.h"
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 struct geo_net {
     int family;
@@ -168,6 +170,13 @@ int geo_csv_line(struct geo_csv *c, const char *line, char *err, size_t errlen)
                  c->lineno, cc);
         return -1;
     }
+    if (!countries_find(cc)) { /* a typo would send its clients to the POP, silently */
+        snprintf(err, errlen,
+                 "line %zu: '%s' is not an ISO 3166 country code (the codes known are those of "
+                 "data/countries.csv, e.g. GB, FR, JP)",
+                 c->lineno, cc);
+        return -1;
+    }
     net.cc[0] = (char)toupper((unsigned char)cc[0]);
     net.cc[1] = (char)toupper((unsigned char)cc[1]);
     if (c->n == c->cap) {
@@ -206,12 +215,29 @@ struct geo *geo_open_csv(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open geo CSV '%s': %s", path, strerror(errno));
         goto fail;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "geo CSV '%s' is a directory; give the file of cidr,country lines",
+                 path);
+        goto fail;
+    }
     char msg[256];
     while (getline(&line, &cap, f) >= 0) {
         if (geo_csv_line(&g->csv, line, msg, sizeof(msg)) < 0) {
             snprintf(err, errlen, "geo CSV '%s' %s", path, msg);
             goto fail;
         }
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read geo CSV '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    if (g->csv.n == 0) { /* every client would be "unknown": surely not what was meant */
+        snprintf(err, errlen,
+                 "geo CSV '%s' has no networks; write lines of cidr,country "
+                 "(e.g. 127.1.0.0/16,GB)",
+                 path);
+        goto fail;
     }
     /* longest prefix first, so the first match is the most specific */
     if (g->csv.n)
@@ -237,8 +263,12 @@ struct geo *geo_open_mmdb(const char *path, char *err, size_t errlen)
     int rc = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);
     if (rc != MMDB_SUCCESS) {
         bool sys = rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR;
-        snprintf(err, errlen, "cannot open MaxMind DB '%s': %s%s%s", path, MMDB_strerror(rc),
-                 sys ? ": " : "", sys ? strerror(errno) : "");
+        snprintf(err, errlen, "cannot open MaxMind DB '%s': %s%s%s%s", path, MMDB_strerror(rc),
+                 sys ? ": " : "", sys ? strerror(errno) : "",
+                 rc == MMDB_INVALID_METADATA_ERROR
+                     ? " (not a MaxMind DB file; for a CSV of cidr,country lines use "
+                       "--geoip-csv)"
+                     : "");
         free(g);
         return NULL;
     }

@@ -416,7 +416,7 @@ static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
     struct proxy *px = arg;
     log_warn("drain timeout: cutting %ld connections still open (reset)", px->nconns);
     px->cutting = true;
-    conn_close_all(px);
+    conn_close_all(px, "drain_timeout");
     event_base_loopexit(px->base, NULL);
 }
 
@@ -426,7 +426,7 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
     if (px->draining) {
         log_warn("second signal: cutting %ld connections now (reset)", px->nconns);
         px->cutting = true;
-        conn_close_all(px);
+        conn_close_all(px, "drain_cut");
         event_base_loopexit(px->base, NULL);
         return;
     }
@@ -447,10 +447,30 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
         evtimer_add(px->drain_timer, &tv);
 }
 
+/* SIGHUP: the access log file is opened again, so that a rotated one
+ * (moved away, then signalled) is left alone from then on. */
+static void reopen_access_log(struct proxy *px)
+{
+    const char *path = px->cfg.access_log;
+    if (!px->access_log || px->access_log == stdout)
+        return;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        log_warn("SIGHUP: cannot reopen --access-log '%s': %s; still writing to the file "
+                 "already open",
+                 path, strerror(errno));
+        return;
+    }
+    setvbuf(f, NULL, _IOLBF, 0);
+    fclose(px->access_log);
+    px->access_log = f;
+}
+
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct proxy *px = arg;
     char err[512];
+    reopen_access_log(px);
     if (load_geo(px, err, sizeof(err)) < 0)
         log_warn("SIGHUP: %s; keeping the previous geo database", err);
     reload_routes(px, "SIGHUP");
@@ -686,6 +706,17 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
                         optarg);
                 return -1;
             }
+            if (geo_parse_cidr(optarg, true, &cfg->trusted[cfg->ntrusted].family,
+                               cfg->trusted[cfg->ntrusted].addr,
+                               &cfg->trusted[cfg->ntrusted].prefix) < 0) {
+                /* 10.0.0.1/8: which was meant, the network or the host? */
+                fprintf(stderr,
+                        "edgebench proxy: --accept-proxy-from '%s' has host bits set after "
+                        "the prefix; write the network (e.g. 10.0.0.0/8), or one address "
+                        "alone (10.0.0.1)\n",
+                        optarg);
+                return -1;
+            }
             cfg->ntrusted++;
             break;
         case O_IDLE:
@@ -851,9 +882,14 @@ int proxy_main(int argc, char **argv)
     int listen_len = sizeof(listen_sa);
     char lbuf[300];
     snprintf(lbuf, sizeof(lbuf), "%s%s", cfg->listen[0] == ':' ? "0.0.0.0" : "", cfg->listen);
-    if (evutil_parse_sockaddr_port(lbuf, (struct sockaddr *)&listen_sa, &listen_len) < 0 ||
-        !strchr(cfg->listen, ':')) {
-        fprintf(stderr, "edgebench proxy: --listen '%s' is not ADDR:PORT (e.g. 0.0.0.0:8443)\n",
+    char lhost[256];
+    uint16_t lport = 0;
+    /* the port whole, 1 to 65535 (libevent's parser would take "8443x" as 8443) */
+    if (parse_hostport(lbuf, lhost, sizeof(lhost), &lport) < 0 ||
+        evutil_parse_sockaddr_port(lbuf, (struct sockaddr *)&listen_sa, &listen_len) < 0) {
+        fprintf(stderr,
+                "edgebench proxy: --listen '%s' is not ADDR:PORT with a port from 1 to 65535 (e.g. "
+                "0.0.0.0:8443)\n",
                 cfg->listen);
         return 2;
     }

@@ -188,8 +188,13 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     const char *sql = "SELECT " SELECT_COLUMNS "enabled FROM routes WHERE ?1 IS NULL OR app = ?1 "
                       "ORDER BY id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "routing table '%s' is not usable: %s (" ROUTES_CREATE_HINT ")", path,
-                 sqlite3_errmsg(db));
+        /* the file is there: "create it" would be wrong advice (routes init
+         * refuses a file that is not a routing table) */
+        snprintf(err, errlen,
+                 "routing table '%s' is not usable: %s; it is not a table that 'edgebench "
+                 "proxy routes init' made, or it is damaged: restore it, or move it aside and "
+                 "make a new one",
+                 path, sqlite3_errmsg(db));
         goto cleanup;
     }
     if (app)
@@ -338,6 +343,14 @@ static int store_open(struct store *s, const struct routes_opts *o, bool create,
         return 0;
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    struct stat fst;
+    if (stat(o->file, &fst) == 0 && S_ISDIR(fst.st_mode)) {
+        fprintf(stderr,
+                "edgebench proxy routes: '%s' is a directory; --routes takes the SQLite file "
+                "(e.g. %s/routing.db)\n",
+                o->file, o->file);
+        return -1;
+    }
     if (sqlite3_open_v2(o->file, &s->db, flags, NULL) != SQLITE_OK) {
         char hint[PATH_MAX + 100];
         const char *dirhint = missing_dir_hint(o->file, hint, sizeof(hint));
@@ -479,9 +492,17 @@ static int cmd_remove(struct store *s, const struct routes_opts *o)
 {
     long n;
     long v;
+    if (o->id && (o->address || o->port)) {
+        fprintf(stderr, "edgebench proxy routes remove: give --id N, or --address and --port, "
+                        "not both\n");
+        return 2;
+    }
     if (o->id) {
         if (parse_long(o->id, 1, INT64_MAX, &v) < 0) {
-            fprintf(stderr, "edgebench proxy routes remove: --id '%s' is not a row id\n", o->id);
+            fprintf(stderr,
+                    "edgebench proxy routes remove: --id '%s' is not a route id (a positive "
+                    "integer; routes list shows them)\n",
+                    o->id);
             return 2;
         }
         const char *p[1] = {o->id};
@@ -518,16 +539,23 @@ static int cmd_remove(struct store *s, const struct routes_opts *o)
                 o->address, o->port, o->app ? " in app " : "", o->app ? o->app : "");
     if (n == 0)
         return 1;
-    printf("removed %ld\n", n);
+    printf("removed %ld route%s\n", n, n == 1 ? "" : "s");
     return 0;
 }
 
 static int cmd_enable(struct store *s, const struct routes_opts *o, bool on)
 {
     long v;
-    if (!o->id || parse_long(o->id, 1, INT64_MAX, &v) < 0) {
+    if (!o->id) {
         fprintf(stderr, "edgebench proxy routes %s: --id N is required\n",
                 on ? "enable" : "disable");
+        return 2;
+    }
+    if (parse_long(o->id, 1, INT64_MAX, &v) < 0) {
+        fprintf(stderr,
+                "edgebench proxy routes %s: --id '%s' is not a route id (a positive integer; "
+                "routes list shows them)\n",
+                on ? "enable" : "disable", o->id);
         return 2;
     }
     const char *p[2] = {o->id, on ? "1" : "0"};
@@ -541,6 +569,7 @@ static int cmd_enable(struct store *s, const struct routes_opts *o, bool on)
         fprintf(stderr, "edgebench proxy routes: no route with id %s\n", o->id);
         return 1;
     }
+    printf("route %s %s\n", o->id, on ? "enabled" : "disabled");
     return 0;
 }
 

@@ -182,7 +182,8 @@ void proxy_count_connection(struct proxy *px, const struct backend *b, const cha
 int conn_init(struct proxy *px);
 void conn_fini(struct proxy *px); /* after conn_close_all, before the base goes */
 void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peerlen);
-void conn_close_all(struct proxy *px);
+/* Ends every connection with a reset; result: drain_timeout or drain_cut. */
+void conn_close_all(struct proxy *px, const char *result);
 /* Called by conn.c when the last connection ends during a drain. */
 void proxy_conn_gone(struct proxy *px);
 

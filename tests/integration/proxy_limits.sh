@@ -92,6 +92,7 @@ kill -TERM "$PROXY_PID"; wait "$PROXY_PID"
 PP=$(free_port)
 spawn "$EB" proxy --listen 127.0.0.1:"$PP" --routes "$DB" --geoip-csv "$T/geo.csv" \
   --health none --max-conns 1 --idle-timeout 600ms --access-log "$T/access2.log" 2>"$T/proxy2.err"
+P2=$LAST_PID
 wait_line "$T/proxy2.err" "listening on" || die "proxy 2 did not start"
 # One connection is kept busy (a line every 0.1 s, so --idle-timeout does not
 # close it) until the over-the-cap attempt is done: no fixed sleeps, the test
@@ -125,4 +126,22 @@ got=$($TOOL stall 127.0.0.1:"$PP" 127.0.0.23 64)
 check "a client that stops reading is closed after --idle-timeout ($got)" test "$got" = closed
 check "that close is logged as idle_timeout, after some bytes" \
   wait_line "$T/access2.log" "client=127.0.0.23:.* bytes_down=[1-9][0-9]* .*result=idle_timeout" 50
+# and it cut the download: the client must see a reset, not an EOF that
+# would pass the stream for complete; the log counts what was handed to its
+# socket, so at least what it read
+got=$($TOOL stall 127.0.0.1:"$PP" 127.0.0.25 64 2)
+check "the cut download ends in a reset ($got)" test "${got%% *}" = reset
+wait_line "$T/access2.log" "client=127.0.0.25:.*result=idle_timeout" 50
+logged=$(grep "client=127.0.0.25:" "$T/access2.log" | sed 's/.* bytes_down=\([0-9]*\) .*/\1/')
+check "its log line counts at least what the client read (${logged:-none} >= ${got#* })" \
+  test "${logged:-0}" -ge "${got#* }" -a "${logged:-0}" -gt 0
+# log rotation: move the access log away, SIGHUP, and the next line goes to
+# a new file of the same name
+mv "$T/access2.log" "$T/access2.log.1"
+kill -HUP "$P2"
+wait_line "$T/proxy2.err" "reloaded (SIGHUP)" 50
+$TOOL ask 127.0.0.1:"$PP" 127.0.0.27 >/dev/null
+check "SIGHUP reopens --access-log: the next line goes to the new file" \
+  wait_line "$T/access2.log" "client=127.0.0.27:" 50
+check "and none to the rotated one" bash -c '! grep -q "client=127.0.0.27:" "$1"' _ "$T/access2.log.1"
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/proxy2.err'"

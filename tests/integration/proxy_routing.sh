@@ -92,6 +92,12 @@ check "200 concurrent downloads of 0 to 300 KB, each complete, then EOF ($got)" 
 # --- a backend that resets: the client sees a reset, not a clean end ---
 got=$($TOOL cut 127.0.0.1:"$PP" 127.1.0.8 100000)
 check "a backend reset reaches the client as a reset ($got)" bash -c '[[ "$1" =~ ^[0-9]+\ reset$ ]]' _ "$got"
+# the log counts what was handed to the client's socket before the reset
+# (what the reset then discarded the client never read): at least what it read
+wait_line "$T/access.log" "client=127.1.0.8:.*result=backend_error" 50
+logged=$(grep "client=127.1.0.8:" "$T/access.log" | sed 's/.* bytes_down=\([0-9]*\) .*/\1/')
+check "the reset connection's log line counts what got through (${logged:-none} >= ${got%% *})" \
+  test "${logged:-0}" -ge "${got%% *}"
 
 # --- hot reload: a live connection survives its backend leaving the table ---
 $TOOL hold 127.0.0.1:"$PP" 127.3.0.7 2.5 >"$T/hold.out" &
@@ -246,3 +252,29 @@ out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --r
 check "--rtt-from not JSON: says so ($out)" bash -c 'grep -q "is not JSON" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
 out=$(msg proxy routes list --routes "$T/missing.db")
 check "a missing table hints routes init then routes add ($out)" bash -c 'grep -q "routes init --routes" <<<"$1" && grep -q "then add backends with .edgebench proxy routes add" <<<"$1"' _ "$out"
+# each bad input named, with what to give instead
+out=$(msg proxy --listen 127.0.0.1:19801x --routes "$DB" --geoip-csv "$T/geo.csv")
+check "--listen with trailing junk in the port: exit 2 ($out)" bash -c 'grep -q "port from 1 to 65535" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --accept-proxy-from 10.0.0.1/8)
+check "--accept-proxy-from with host bits set: exit 2, both readings offered ($out)" bash -c 'grep -q "host bits set.*10.0.0.0/8.*10.0.0.1" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T")
+check "--geoip-csv on a directory says so ($out)" bash -c 'grep -q "is a directory" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+: >"$T/empty.csv"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/empty.csv")
+check "--geoip-csv with no networks says so ($out)" bash -c 'grep -q "has no networks" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+printf '127.1.0.0/16,ZZ\n' >"$T/zz.csv"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/zz.csv")
+check "a country code that is not ISO 3166 is named with its line ($out)" bash -c 'grep -q "line 1: .ZZ. is not an ISO 3166 country code" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip "$T/geo.csv")
+check "a CSV given to --geoip points to --geoip-csv ($out)" bash -c 'grep -q -- "use --geoip-csv" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy routes remove --routes "$T/init.db" --id 1 --address ::1 --port 7000)
+check "routes remove with --id and --address: not both, exit 2 ($out)" bash -c 'grep -q "not both" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+out=$(msg proxy routes disable --routes "$T/init.db" --id 0)
+check "routes disable --id 0: not a route id, exit 2 ($out)" bash -c 'grep -q "is not a route id" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+out=$(msg proxy routes disable --routes "$T/init.db" --id 1)
+check "routes disable says what it did ($out)" bash -c 'grep -q "route 1 disabled" <<<"$1" && grep -q "rc=0" <<<"$1"' _ "$out"
+out=$(msg proxy routes add --routes "$T" --region lhr --address 127.0.0.1 --port 1)
+check "routes add --routes on a directory says so ($out)" bash -c 'grep -q "is a directory; --routes takes the SQLite file" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+head -c 3000 /dev/urandom >"$T/junk.db"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$T/junk.db" --geoip-csv "$T/geo.csv")
+check "a file that is not a routing table: not advised to run routes init on it ($out)" bash -c 'grep -q "not usable" <<<"$1" && grep -q "move it aside" <<<"$1" && ! grep -q "create it with" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"

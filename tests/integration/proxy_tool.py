@@ -14,9 +14,11 @@
                                         order, each answered before the next opens;
                                         all held SECS, then asked again; prints
                                         both answers' backend names per connection
-  proxy_tool.py stall HOST:PORT SRC MB  asks the backend for MB and never reads;
-                                        prints "closed" once the proxy closes the
-                                        connection (30 s at most), else "open"
+  proxy_tool.py stall HOST:PORT SRC MB [WAIT]  asks the backend for MB and never
+                                        reads; prints "closed" once the proxy closes the
+                                        connection (30 s at most), else "open"; with
+                                        WAIT, reads after WAIT s and prints "reset N",
+                                        "eof N" or "open N" (N bytes it could read)
   proxy_tool.py cut HOST:PORT SRC N      asks the backend for N bytes then a reset;
                                         prints "BYTES eof" or "BYTES reset"
   proxy_tool.py keep HOST:PORT SRC STOPFILE  asks, prints "connected NAME" (flushed),
@@ -274,6 +276,22 @@ def main():
         s.sendall(f"SEND {int(sys.argv[4]) * 1024 * 1024}\n".encode())
         # not reading: the proxy's queue toward us fills and stays full;
         # a closed connection shows as an error on sending
+        if len(sys.argv) > 5:
+            # wait that long, then read what is left: how did it end?
+            time.sleep(float(sys.argv[5]))
+            got, how = 0, "eof"
+            try:
+                while True:
+                    d = s.recv(1 << 16)
+                    if not d:
+                        break
+                    got += len(d)
+            except ConnectionResetError:
+                how = "reset"
+            except socket.timeout:
+                how = "open"
+            print(how, got)
+            sys.exit(0)
         deadline = time.monotonic() + 30
         state = "open"
         while time.monotonic() < deadline:

@@ -170,9 +170,9 @@ static void test_geo_csv(void **state)
     geo_free(g);
 
     struct geo_csv c;
-    const char *bad[] = {"127.1.0.1/16,GB", "127.1.0.0/33,GB",  "127.1.0.0/16,GBR",
-                         "127.1.0.0/16",    "nonsense,GB",      "127.1.0.0/16,G1",
-                         "1.2.3.4/8,US,x",  "\"unterminated,GB"};
+    const char *bad[] = {"127.1.0.1/16,GB", "127.1.0.0/33,GB",   "127.1.0.0/16,GBR",
+                         "127.1.0.0/16",    "nonsense,GB",       "127.1.0.0/16,G1",
+                         "1.2.3.4/8,US,x",  "\"unterminated,GB", "127.1.0.0/16,ZZ"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         geo_csv_init(&c);
         assert_int_equal(geo_csv_line(&c, bad[i], err, sizeof(err)), -1);
@@ -181,6 +181,20 @@ static void test_geo_csv(void **state)
     }
     assert_null(geo_open_csv("/nonexistent/geo.csv", err, sizeof(err)));
     assert_non_null(strstr(err, "/nonexistent/geo.csv"));
+    /* a directory, or a file with no networks, is a mistake, not "all unknown" */
+    assert_null(geo_open_csv("/tmp", err, sizeof(err)));
+    assert_non_null(strstr(err, "is a directory"));
+    assert_null(geo_open_csv("/dev/null", err, sizeof(err)));
+    assert_non_null(strstr(err, "has no networks"));
+    /* a CSV given as a MaxMind DB says which flag it wants */
+    char csv[] = "/tmp/eb-geo-XXXXXX";
+    fd = mkstemp(csv);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_null(geo_open_mmdb(csv, err, sizeof(err)));
+    unlink(csv);
+    assert_non_null(strstr(err, "--geoip-csv"));
 }
 
 static void test_countries(void **state)

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh run
-scripts/build.sh build
+EB_TARGET=edgebench scripts/build.sh build
 exec build/edgebench lab "$@"

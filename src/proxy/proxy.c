@@ -516,11 +516,18 @@ static void raise_nofile(void)
 
 /* ---- options ---- */
 
+/* A year: longer is a typo, and would overflow the nanosecond clocks. */
+#define MAX_DURATION_MS (365.0 * 24 * 3600 * 1000)
+
 static int opt_duration(const char *name, const char *v, double *out)
 {
     if (parse_duration_ms(v, 1000.0, out) < 0) {
         fprintf(stderr, "edgebench proxy: %s '%s' is not a duration (e.g. 500ms, 2s, 10m)\n", name,
                 v);
+        return -1;
+    }
+    if (*out > MAX_DURATION_MS) {
+        fprintf(stderr, "edgebench proxy: %s '%s' is longer than a year; give e.g. 10m\n", name, v);
         return -1;
     }
     return 0;

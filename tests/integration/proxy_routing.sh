@@ -221,7 +221,7 @@ check "exit status 0 after drain (got $rc)" test "$rc" -eq 0
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$T/proxy.err' '$T/a.err' '$T/b.err'"
 
 # --- command-line messages --------------------------------------------------------------------
-msg() { "$EB" "$@" 2>&1; echo "rc=$?"; }
+msg() { timeout 10 "$EB" "$@" 2>&1; echo "rc=$?"; } # a refusal is immediate; a start would hang
 out=$(msg proxy routes frob)
 check "routes frob: unknown command, exit 2 ($out)" bash -c 'grep -q "unknown command .frob." <<<"$1" && grep -q "rc=2" <<<"$1" && ! grep -q -- "--routes FILE or" <<<"$1"' _ "$out"
 out=$(msg proxy --bogus)
@@ -278,3 +278,5 @@ check "routes add --routes on a directory says so ($out)" bash -c 'grep -q "is a
 head -c 3000 /dev/urandom >"$T/junk.db"
 out=$(msg proxy --listen 127.0.0.1:1 --routes "$T/junk.db" --geoip-csv "$T/geo.csv")
 check "a file that is not a routing table: not advised to run routes init on it ($out)" bash -c 'grep -q "not usable" <<<"$1" && grep -q "move it aside" <<<"$1" && ! grep -q "create it with" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --affinity-ttl 99999999999999999999)
+check "a duration past a year is refused, not overflowed ($out)" bash -c 'grep -q "longer than a year" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"

@@ -260,6 +260,10 @@ static void conn_free(struct conn *c, const char *result)
     if (c->next)
         c->next->prev = c->prev;
     px->nconns--;
+    if (px->at_cap && px->nconns < px->cfg.max_conns) {
+        px->at_cap = false;
+        log_info("below --max-conns %ld again: accepting", px->cfg.max_conns);
+    }
     c->dead = true;
     c->prev = NULL;
     c->next = px->grave;
@@ -982,6 +986,10 @@ void conn_accept(struct proxy *px, int fd, const struct sockaddr *peer, int peer
 {
     if (px->nconns >= px->cfg.max_conns || px->draining) {
         px->refused_cap++;
+        if (!px->draining && !px->at_cap) /* once per episode, not per refusal */
+            log_warn("--max-conns %ld reached: refusing new connections until some end",
+                     px->cfg.max_conns);
+        px->at_cap = !px->draining;
         /* one access-log line for it too, like every connection */
         struct conn r = {.px = px, .start_ns = clock_now_ns()};
         memcpy(&r.client_addr, peer,

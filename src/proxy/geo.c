@@ -19,6 +19,7 @@ struct geo_net {
     uint8_t addr[16];
     unsigned prefix;
     char cc[3];
+    size_t line; /* in the CSV, for messages */
 };
 
 struct geo {
@@ -140,6 +141,8 @@ int geo_csv_line(struct geo_csv *c, const char *line, char *err, size_t errlen)
 {
     static __thread struct csv_row row;
     c->lineno++;
+    if (c->lineno == 1 && !strncmp(line, "\xEF\xBB\xBF", 3))
+        line += 3; /* a UTF-8 byte-order mark, as spreadsheets write */
     int nf = csv_split(line, &row);
     if (nf == 0)
         return 0;
@@ -177,6 +180,7 @@ int geo_csv_line(struct geo_csv *c, const char *line, char *err, size_t errlen)
                  c->lineno, cc);
         return -1;
     }
+    net.line = c->lineno;
     net.cc[0] = (char)toupper((unsigned char)cc[0]);
     net.cc[1] = (char)toupper((unsigned char)cc[1]);
     if (c->n == c->cap) {
@@ -193,10 +197,19 @@ int geo_csv_line(struct geo_csv *c, const char *line, char *err, size_t errlen)
     return 0;
 }
 
+/* Longest prefix first; then by network, so that the same network twice
+ * sits side by side (then by line, for a stable message). */
 static int by_prefix_desc(const void *a, const void *b)
 {
     const struct geo_net *x = a, *y = b;
-    return (int)y->prefix - (int)x->prefix;
+    if (x->prefix != y->prefix)
+        return (int)y->prefix - (int)x->prefix;
+    if (x->family != y->family)
+        return x->family - y->family;
+    int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+    if (c)
+        return c;
+    return x->line < y->line ? -1 : x->line > y->line;
 }
 
 struct geo *geo_open_csv(const char *path, char *err, size_t errlen)
@@ -240,8 +253,19 @@ struct geo *geo_open_csv(const char *path, char *err, size_t errlen)
         goto fail;
     }
     /* longest prefix first, so the first match is the most specific */
-    if (g->csv.n)
-        qsort(g->csv.nets, g->csv.n, sizeof(*g->csv.nets), by_prefix_desc);
+    qsort(g->csv.nets, g->csv.n, sizeof(*g->csv.nets), by_prefix_desc);
+    for (size_t i = 1; i < g->csv.n; i++) {
+        const struct geo_net *a = &g->csv.nets[i - 1], *b = &g->csv.nets[i];
+        if (a->prefix == b->prefix && a->family == b->family &&
+            !memcmp(a->addr, b->addr, sizeof(a->addr))) {
+            /* which country is it? the file says two things */
+            snprintf(err, errlen,
+                     "geo CSV '%s' line %zu: the network of line %zu again (%s there, %s here); "
+                     "keep one line per network",
+                     path, b->line, a->line, a->cc, b->cc);
+            goto fail;
+        }
+    }
     free(line);
     fclose(f);
     return g;
@@ -258,6 +282,13 @@ struct geo *geo_open_mmdb(const char *path, char *err, size_t errlen)
     struct geo *g = calloc(1, sizeof(*g));
     if (!g) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_size == 0)) {
+        snprintf(err, errlen, "MaxMind DB '%s' is %s; give the .mmdb file (see docs/proxy.md)",
+                 path, S_ISDIR(st.st_mode) ? "a directory" : "empty");
+        free(g);
         return NULL;
     }
     int rc = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);

@@ -47,7 +47,9 @@ static void usage(FILE *f)
             "Routing:\n"
             "  --listen ADDR:PORT        where clients connect (required)\n"
             "  --routes FILE             SQLite routing table (watched for changes)\n"
-            "  --routes-pg URL           routing table in PostgreSQL, reloaded on NOTIFY\n"
+            "  --routes-pg URL           routing table in PostgreSQL, reloaded on NOTIFY (a\n"
+            "                            password in it shows in ps: prefer PGPASSWORD or\n"
+            "                            ~/.pgpass)\n"
             "  --app NAME                only the rows of this app (default: every row)\n"
             "  --geoip FILE.mmdb         MaxMind DB (country_code or country.iso_code)\n"
             "  --geoip-csv FILE          cidr,country lines instead of an mmdb\n"
@@ -246,7 +248,7 @@ static void reload_routes(struct proxy *px, const char *why)
         if (hint)
             *hint = 0;
         log_warn("routing table rejected (%s): %s; keeping the last good table (%zu backends); "
-                 "fix the table (edgebench proxy routes list shows what it holds), or restore it",
+                 "fix the table, or restore it",
                  why, err, px->nbackends);
         return;
     }
@@ -620,6 +622,11 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
             cfg->routes_pg = optarg;
             break;
         case O_APP:
+            if (!*optarg) {
+                fprintf(stderr, "edgebench proxy: --app '' is empty; give an app name, or leave "
+                                "--app out for every app's rows\n");
+                return -1;
+            }
             cfg->app = optarg;
             break;
         case O_GEOIP:
@@ -982,7 +989,10 @@ int proxy_main(int argc, char **argv)
         goto cleanup;
     }
     if (px.nbackends == 0)
-        log_warn("the routing table has no backends: connections will be refused until it has");
+        log_warn("the routing table has no backends%s%s%s: connections will be refused until it "
+                 "has%s",
+                 cfg->app ? " for --app '" : "", cfg->app ? cfg->app : "", cfg->app ? "'" : "",
+                 cfg->app ? " (routes list shows every app's rows)" : "");
     if (cfg->routes_file) {
         px.watch_timer = event_new(px.base, -1, EV_PERSIST, watch_cb, &px);
         struct timeval one = {1, 0};

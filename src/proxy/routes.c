@@ -202,10 +202,17 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct route r;
+        char why[400];
         if (route_fill(&r, col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3),
                        col_text(st, 4), col_text(st, 5), col_text(st, 6), col_text(st, 7),
-                       col_text(st, 8), err, errlen) < 0)
+                       col_text(st, 8), why, sizeof(why)) < 0) {
+            /* which file, and the way out */
+            snprintf(err, errlen,
+                     "routing table '%s', %s; remove that row (edgebench proxy routes remove "
+                     "--routes %s --id %s) or correct it",
+                     path, why, path, col_text(st, 0) ? col_text(st, 0) : "?");
             goto cleanup;
+        }
         if (table_push(&t, &cap, &r, err, errlen) < 0)
             goto cleanup;
     }
@@ -242,8 +249,15 @@ int routes_load_pg(PGconn *conn, const char *app, struct route_table *out, char 
         const char *v[9];
         for (int j = 0; j < 9; j++)
             v[j] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
-        if (route_fill(&r, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], err, errlen) < 0)
+        char why[400];
+        if (route_fill(&r, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], why, sizeof(why)) <
+            0) {
+            snprintf(err, errlen,
+                     "routing table " ROUTES_PG_TABLE ", %s; remove that row (edgebench proxy "
+                     "routes remove --routes-pg URL --id %s) or correct it",
+                     why, v[0] ? v[0] : "?");
             goto cleanup;
+        }
         if (table_push(&t, &cap, &r, err, errlen) < 0)
             goto cleanup;
     }

@@ -116,6 +116,7 @@ struct proxy {
     struct backend *retired;       /* removed from the table, still serving */
     long nconns;
     bool draining;
+    bool at_cap;  /* refusing over --max-conns (logged when it starts and ends) */
     bool cutting; /* the drain ended early: what is left is being cut */
     struct event *drain_timer;
     uint64_t started_ns;

@@ -107,6 +107,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 touch "$T/cap1.stop"
 wait "$H"
 check "the refusal has its access-log line" wait_line "$T/access2.log" "client=127.0.0.21:.* result=refused_max_conns" 50
+check "the operator is told once that the cap is reached" wait_line "$T/proxy2.err" "max-conns 1 reached: refusing" 50
 check "over --max-conns: closed at once ($ms ms, python start included), no answer ($got)" \
   bash -c '! grep -q lhrA <<<"$1" && [ "$2" -lt 8000 ]' _ "$got" "$ms"
 check "the connection within the cap stayed served throughout ($(tail -1 "$T/cap1.out"))" \

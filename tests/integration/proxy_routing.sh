@@ -130,6 +130,7 @@ c = sqlite3.connect(sys.argv[1]); c.execute("INSERT INTO routes (region, address
 PY
 wait_line "$T/proxy.err" "region 'atlantis' is not in the catalog" 40
 check "a row with an unknown region is rejected and named" grep -q "rejected.*region 'atlantis' is not in the catalog.*keeping the last good table (7 backends)" "$T/proxy.err"
+check "with the way out: remove that row by its id" grep -q "rejected.*atlantis.*remove that row (edgebench proxy routes remove --routes .* --id [0-9]*)" "$T/proxy.err"
 head -c 3000 "$T/good.db" >"$DB"
 wait_line "$T/proxy.err" "not a database\|malformed\|rejected.*good table" 40
 sleep 1.2
@@ -280,3 +281,8 @@ out=$(msg proxy --listen 127.0.0.1:1 --routes "$T/junk.db" --geoip-csv "$T/geo.c
 check "a file that is not a routing table: not advised to run routes init on it ($out)" bash -c 'grep -q "not usable" <<<"$1" && grep -q "move it aside" <<<"$1" && ! grep -q "create it with" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
 out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --affinity-ttl 99999999999999999999)
 check "a duration past a year is refused, not overflowed ($out)" bash -c 'grep -q "longer than a year" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"
+printf '127.1.0.0/16,GB\n127.1.0.0/16,FR\n' >"$T/dup.csv"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/dup.csv")
+check "the same network twice in the geo CSV: both lines named ($out)" bash -c 'grep -q "line 2: the network of line 1 again (GB there, FR here)" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$out"
+out=$(msg proxy --listen 127.0.0.1:1 --routes "$DB" --geoip-csv "$T/geo.csv" --app '')
+check "--app '' is refused ($out)" bash -c 'grep -q "is empty" <<<"$1" && grep -q "rc=2" <<<"$1"' _ "$out"

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static struct sockaddr_storage v4(const char *ip, uint16_t port)
@@ -193,8 +194,30 @@ static void test_geo_csv(void **state)
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     assert_null(geo_open_mmdb(csv, err, sizeof(err)));
-    unlink(csv);
     assert_non_null(strstr(err, "--geoip-csv"));
+    assert_null(geo_open_mmdb("/tmp", err, sizeof(err)));
+    assert_non_null(strstr(err, "is a directory"));
+    assert_null(geo_open_mmdb("/dev/null", err, sizeof(err)));
+    /* the same network twice, with two countries: which is it? */
+    const char *dup = "127.1.0.0/16,GB\n10.0.0.0/8,US\n127.1.0.0/16,FR\n";
+    fd = open(csv, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, dup, strlen(dup)), (ssize_t)strlen(dup));
+    close(fd);
+    assert_null(geo_open_csv(csv, err, sizeof(err)));
+    assert_non_null(strstr(err, "line 3: the network of line 1 again (GB there, FR here)"));
+    /* a spreadsheet's byte-order mark before the header is not a network */
+    const char *bom = "\xEF\xBB\xBF"
+                      "cidr,country\r\n127.1.0.0/16,GB\r\n";
+    fd = open(csv, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bom, strlen(bom)), (ssize_t)strlen(bom));
+    close(fd);
+    g = geo_open_csv(csv, err, sizeof(err));
+    assert_non_null(g);
+    assert_int_equal(geo_size(g), 1);
+    geo_free(g);
+    unlink(csv);
 }
 
 static void test_countries(void **state)

@@ -902,8 +902,8 @@ int proxy_main(int argc, char **argv)
     if (parse_hostport(lbuf, lhost, sizeof(lhost), &lport) < 0 ||
         evutil_parse_sockaddr_port(lbuf, (struct sockaddr *)&listen_sa, &listen_len) < 0) {
         fprintf(stderr,
-                "edgebench proxy: --listen '%s' is not ADDR:PORT with a port from 1 to 65535 (e.g. "
-                "0.0.0.0:8443)\n",
+                "edgebench proxy: --listen '%s' is not ADDR:PORT, with a numeric address (no "
+                "host names) and a port from 1 to 65535 (e.g. 0.0.0.0:8443)\n",
                 cfg->listen);
         return 2;
     }

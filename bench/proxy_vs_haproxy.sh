@@ -7,6 +7,8 @@
 #      rounds, and the median of the rounds' ratios
 #   3. bulk throughput: 1 GB through one connection (curl)
 #   4. memory per idle connection with 10,000 connections held
+#   5. cost in the proxy per new connection and per keep-alive request:
+#      syscalls, CPU, TCP segments (needs perf and nstat; skipped without)
 # Prints each figure and the ratio edgebench / HAProxy. Needs: haproxy,
 # nginx-light, wrk, curl, python3 (scripts/deps.sh bench).
 # Usage: bench/proxy_vs_haproxy.sh   (EB_BIN=path to use a built binary;
@@ -193,3 +195,44 @@ sleep 2
 m_eb=$(hold "$EP" "$EP_PID")
 printf '   %-10s %6s bytes per connection\n' haproxy "$m_ha" edgebench "$m_eb"
 python3 -c "print(f'   ratio edgebench/haproxy: {$m_eb/max($m_ha,1):.2f}')"
+
+echo
+echo "5. cost in the proxy, per new connection (wrk -t2 -c32, Connection: close) and per request on"
+echo "   one keep-alive connection (wrk -t1 -c1), ${SECS}s runs: syscalls (perf stat on the syscall"
+echo "   tracepoints), then, in a run without perf, the proxy's CPU (/proc/PID/stat) and the TCP"
+echo "   segments on the whole machine (nstat)"
+if ! command -v perf >/dev/null || ! command -v nstat >/dev/null ||
+  ! perf stat -e 'syscalls:sys_enter_close' true >/dev/null 2>&1; then
+  echo "   skipped: needs perf with the syscall tracepoints (tracefs mounted) and nstat (iproute2)"
+  exit 0
+fi
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+cost() { # NAME PID PORT WRKARGS... -> "syscalls epoll_ctl cpu_us segments" per request
+  local name=$1 pid=$2 p=$3
+  shift 3
+  # syscalls under perf (whose tracing slows the proxy), then CPU and
+  # segments in a run of their own
+  perf stat -x, -e 'syscalls:sys_enter_*' -o "$W/perf.$name" -p "$pid" -- \
+    wrk "$@" -d"${SECS}s" "http://127.0.0.1:$p/" >"$W/cost.$name" 2>&1
+  local n0 t0 t1 segs n
+  n0=$(awk '/requests in/ { print $1 }' "$W/cost.$name")
+  nstat -n >/dev/null
+  t0=$(ticks "$pid")
+  wrk "$@" -d"${SECS}s" "http://127.0.0.1:$p/" >"$W/cost2.$name" 2>&1
+  t1=$(ticks "$pid")
+  segs=$(nstat | awk '$1 == "TcpOutSegs" { print $2 }')
+  n=$(awk '/requests in/ { print $1 }' "$W/cost2.$name")
+  awk -F, -v n0="$n0" -v n="$n" -v cpu=$(((t1 - t0) * 1000000 / hz)) -v segs="${segs:-0}" '
+    $3 ~ /^syscalls:sys_enter_/ { t += $1; if ($3 ~ /epoll_ctl$/) e += $1 }
+    END { printf "%.1f %.2f %.1f %.1f\n", t / n0, e / n0, cpu / n, segs / n }' "$W/perf.$name"
+}
+for kind in close keepalive; do
+  if [ $kind = close ]; then args=(-t2 -c32 -H 'Connection: close'); what="per new connection"; else args=(-t1 -c1); what="per request, keep-alive"; fi
+  read -r s_ha e_ha c_ha g_ha <<<"$(cost haproxy "$HA_PID" "$HA" "${args[@]}")"
+  read -r s_eb e_eb c_eb g_eb <<<"$(cost edgebench "$EP_PID" "$EP" "${args[@]}")"
+  echo "   $what:"
+  printf '     %-10s syscalls %5s  epoll_ctl %5s  CPU %6s us  TCP segments %5s\n' \
+    haproxy "$s_ha" "$e_ha" "$c_ha" "$g_ha" edgebench "$s_eb" "$e_eb" "$c_eb" "$g_eb"
+  python3 -c "print(f'     ratio edgebench/haproxy: syscalls {$s_eb/$s_ha:.2f}, CPU {$c_eb/max($c_ha, 0.1):.2f}')"
+done

@@ -91,7 +91,6 @@ struct conn {
     bool dead;           /* ended; freed after the batch */
     bool in_runq;        /* in px->runq */
     bool want_settle;    /* half-closes to make once the batch's events are in */
-    bool cut;            /* ending it cuts a stream: reset both sides */
     unsigned gen;        /* the server socket's attempt */
     struct event *timer; /* PROXY header or connect deadline */
     struct event *idle;  /* --idle-timeout */
@@ -229,8 +228,7 @@ static void conn_free(struct conn *c, const char *result)
     access_log(c, result);
     /* a reset on one side, or the proxy cutting both, reaches the other
      * side(s) as a reset */
-    bool cut = !strcmp(result, "drain_timeout") || !strcmp(result, "drain_cut") ||
-               (!strcmp(result, "idle_timeout") && c->cut);
+    bool cut = !strcmp(result, "drain_timeout") || !strcmp(result, "drain_cut");
     if (cut || !strcmp(result, "backend_error"))
         abort_fd(c->side[CLIENT].fd);
     if (cut || !strcmp(result, "client_error"))
@@ -634,7 +632,8 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     if (now + 1000000 >= due) {
         /* bytes still waiting for a side: the stream is cut, and a reset
          * says so to both (a clean EOF would pass it for complete) */
-        c->cut = queued(&c->side[CLIENT]) > 0 || queued(&c->side[SERVER]) > 0;
+        if (queued(&c->side[CLIENT]) > 0 || queued(&c->side[SERVER]) > 0)
+            abort_fd(c->side[CLIENT].fd), abort_fd(c->side[SERVER].fd);
         conn_free(c, "idle_timeout");
         return;
     }

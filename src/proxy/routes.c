@@ -161,6 +161,19 @@ static const char *missing_dir_hint(const char *path, char *buf, size_t len)
     return buf;
 }
 
+/* --routes names a directory: the message that says so (into buf), or NULL. */
+static const char *dir_refusal(const char *path, char *buf, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    snprintf(buf, len,
+             "routing table '%s' is a directory; --routes takes the SQLite file (e.g. "
+             "%s/routing.db, made with 'edgebench proxy routes init --routes FILE')",
+             path, path);
+    return buf;
+}
+
 int routes_load_sqlite(const char *path, const char *app, struct route_table *out, char *err,
                        size_t errlen)
 {
@@ -169,14 +182,8 @@ int routes_load_sqlite(const char *path, const char *app, struct route_table *ou
     struct route_table t = {0};
     size_t cap = 0;
     int ret = -1;
-    struct stat pst;
-    if (stat(path, &pst) == 0 && S_ISDIR(pst.st_mode)) {
-        snprintf(err, errlen,
-                 "routing table '%s' is a directory; --routes takes the SQLite file (e.g. "
-                 "%s/routing.db, made with 'edgebench proxy routes init --routes FILE')",
-                 path, path);
+    if (dir_refusal(path, err, errlen))
         goto cleanup;
-    }
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         char hint[PATH_MAX + 100];
         const char *dirhint = missing_dir_hint(path, hint, sizeof(hint));
@@ -357,12 +364,9 @@ static int store_open(struct store *s, const struct routes_opts *o, bool create,
         return 0;
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    struct stat fst;
-    if (stat(o->file, &fst) == 0 && S_ISDIR(fst.st_mode)) {
-        fprintf(stderr,
-                "edgebench proxy routes: '%s' is a directory; --routes takes the SQLite file "
-                "(e.g. %s/routing.db)\n",
-                o->file, o->file);
+    char dmsg[2 * PATH_MAX + 200];
+    if (dir_refusal(o->file, dmsg, sizeof(dmsg))) {
+        fprintf(stderr, "edgebench proxy routes: %s\n", dmsg);
         return -1;
     }
     if (sqlite3_open_v2(o->file, &s->db, flags, NULL) != SQLITE_OK) {
